@@ -1,0 +1,5 @@
+import sys
+
+from facetrack.cli import main
+
+sys.exit(main())

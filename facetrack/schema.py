@@ -1,0 +1,101 @@
+"""CSV schemas: the header, the rows and the data dictionary come from one definition.
+
+A :class:`Schema` is a list of :class:`Column`; ``write_csv`` writes the header and rows
+from it, and ``write_dictionary`` writes ``<name>.dictionary.csv`` (column, unit, meaning)
+beside the file, so a clinician re-analysing an export never has to guess.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Schema:
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __add__(self, other: "Schema") -> "Schema":
+        return Schema(self.columns + other.columns)
+
+
+def format_cell(value: Any) -> str:
+    """Numbers compactly, missing as empty, text made inert for spreadsheets."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}" if abs(value) >= 1e5 else f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (int,)):
+        return str(value)
+    text = str(value)
+    try:
+        float(text)
+        return text  # a plain number is data, not a formula
+    except ValueError:
+        pass
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def dictionary_path(csv_path: Path) -> Path:
+    return csv_path.with_name(csv_path.stem + ".dictionary.csv")
+
+
+def write_dictionary(schema: Schema, csv_path: Path) -> Path:
+    path = dictionary_path(csv_path)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["column", "unit", "meaning"])
+        for c in schema.columns:
+            out.writerow([c.name, c.unit, c.meaning])
+    return path
+
+
+class CsvWriter:
+    """Writes to ``<path>.partial`` and renames on success, so a crash never leaves a
+    half-written file under the final name."""
+
+    def __init__(self, path: Path, schema: Schema):
+        self.path = Path(path)
+        self.schema = schema
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._fh = open(self._tmp, "w", newline="", encoding="utf-8")
+        os.chmod(self._tmp, 0o600)
+        self._out = csv.writer(self._fh)
+        self._out.writerow(schema.names)
+
+    def write(self, row: Sequence[Any]) -> None:
+        self._out.writerow([format_cell(v) for v in row])
+
+    def write_formatted(self, cells: Iterable[str]) -> None:
+        """Rows already formatted by the caller (the per-frame hot path)."""
+        self._out.writerow(cells)
+
+    def close(self) -> Path:
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        write_dictionary(self.schema, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)

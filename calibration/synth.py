@@ -1,0 +1,351 @@
+"""Exercise videos of known per-side amplitude, made from a real public-domain face.
+
+The face is NASA's portrait of Eileen Collins (``astronaut.png``, public domain, as shipped
+by scikit-image).  A movement is a displacement of chosen face-mesh landmarks, in the
+frontal face frame and in units of the interocular distance (IOD); the image is warped
+piecewise-affinely on the Delaunay triangulation of the landmarks (iris points excluded,
+image border fixed), so the skin moves with them.  The true per-side change of each
+movement's primary measure is computed by applying the same displacement to the neutral
+landmarks and evaluating facetrack's own measure function on them: ground truth comes from
+the geometry we imposed, never from a tracker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+from scipy.spatial import Delaunay
+
+from facetrack import landmarks as L
+from facetrack.geometry import interocular, normalise
+from facetrack.movements import get_movement
+from facetrack.pipeline import Tracker
+from facetrack.source import Frame
+
+HERE = Path(__file__).parent
+FACE_IMAGE = HERE / "astronaut.png"
+OUT_WH = (640, 480)
+FPS = 30.0
+
+# Eyelid contours, lateral to medial, upper[i] above lower[i].
+LIDS = {
+    "right": ((246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155)),
+    "left": ((466, 388, 387, 386, 385, 384, 398), (249, 390, 373, 374, 380, 381, 382)),
+}
+# The ring just above each upper lid (the lid crease), in the same lateral-to-medial order.
+LID_CREASE = {"right": (247, 30, 29, 27, 28, 56, 190), "left": (467, 260, 259, 257, 258, 286, 414)}
+INNER_UPPER_LIP = {"right": (191, 80, 81, 82), "left": (415, 310, 311, 312)}
+INNER_LOWER_LIP = {"right": (95, 88, 178, 87), "left": (324, 318, 402, 317)}
+
+# Peak amplitude of each movement on the strong side, in IOD units (eye closure: fraction
+# of the open aperture).  Chosen near what healthy adults do, a few % of IOD for the nose.
+AMPLITUDE = {
+    "frown": 0.07, "brow_raise": 0.10, "eye_close_tight": 0.85, "eye_close_alternate": 0.85,
+    "nostril_flare": 0.05, "nostril_narrow": 0.04, "nose_wrinkle": 0.05, "lip_pucker_u": 0.08,
+    "lip_spread_i": 0.10, "upper_lip_raise": 0.07, "lower_lip_lower": 0.08, "lip_hold": 0.06,
+}
+
+
+@dataclass
+class BaseFace:
+    image: np.ndarray          # BGR, OUT_WH
+    xy: np.ndarray             # (478, 2) landmarks, px
+    norm_xyz: np.ndarray       # (478, 3) frontal face frame
+    face_to_px: np.ndarray     # 2x2: frontal (x, y) direction -> image pixels, per face unit
+    iod_px: float
+
+
+def load_base_face(tracker: Tracker | None = None) -> BaseFace:
+    src = cv2.imread(str(FACE_IMAGE))
+    # A webcam-like framing: the face a third of the frame wide.
+    x0, y0, w, h = 97, 29, 256, 192
+    image = cv2.resize(src[y0:y0 + h, x0:x0 + w], OUT_WH, interpolation=cv2.INTER_CUBIC)
+    own = tracker is None
+    tracker = tracker or Tracker()
+    try:
+        t = tracker.process(Frame(image, 0.0, 0))
+    finally:
+        if own:
+            tracker.close()
+    norm = t.norm
+    from facetrack.geometry import rotation_of
+    r = rotation_of(t.face)
+    # frontal unit vector (fx, fy) -> camera (R @ f) -> image (x, -y), scaled to pixels
+    face_to_px = (np.diag([1.0, -1.0, 0.0]) @ r)[:2, :2] * norm.px_per_unit
+    return BaseFace(image, t.face.xy.astype(np.float64), norm.xyz, face_to_px, norm.iod * norm.px_per_unit)
+
+
+def displacement(movement: str, side: str, base: BaseFace) -> dict[int, np.ndarray]:
+    """Landmark displacements (frontal face frame, face units) for amplitude 1.0."""
+    g = L.BY_SIDE[side]
+    s = 1.0 if side == "left" else -1.0
+    iod = interocular(base.norm_xyz)
+    d: dict[int, np.ndarray] = {}
+
+    def move(idx, vec, weight=1.0):
+        for i in idx:
+            d[int(i)] = np.asarray(vec, float) * weight * iod
+
+    if movement == "brow_raise":
+        move(g.brow, (0, 1))
+    elif movement == "frown":
+        move(set(g.brow) - set(g.brow_inner), (-s / 2 ** 0.5, -1 / 2 ** 0.5), 0.4)
+        move(g.brow_inner, (-s / 2 ** 0.5, -1 / 2 ** 0.5))
+    elif movement in ("eye_close_tight", "eye_close_alternate"):
+        upper, lower = LIDS[side]
+        for u, lo, c in zip(upper, lower, LID_CREASE[side]):
+            gap = base.norm_xyz[lo, :2] - base.norm_xyz[u, :2]  # from upper lid to lower lid
+            d[u] = 0.8 * gap
+            d[lo] = -0.2 * gap
+            d[c] = 0.6 * gap  # the lid's skin unfolds from the crease and covers the eye
+        return d
+    elif movement in ("nostril_flare", "nostril_narrow"):
+        sign = 1.0 if movement == "nostril_flare" else -1.0
+        move(g.alar_base, (sign * s, 0), 0.6)
+        move(g.alar, (sign * s, 0))
+    elif movement == "nose_wrinkle":
+        base_pt = base.norm_xyz[list(g.alar_base), :2].mean(axis=0)
+        toward = base.norm_xyz[g.eye_inner, :2] - base_pt
+        toward /= np.linalg.norm(toward)
+        move(g.alar, toward, 0.8)
+        move(g.alar_base, toward)
+    elif movement == "lip_pucker_u":
+        move(g.upper_lip + g.lower_lip + INNER_UPPER_LIP[side] + INNER_LOWER_LIP[side], (-s, 0), 0.5)
+        move(g.mouth_corner, (-s, 0))
+    elif movement == "lip_spread_i":
+        v = (s / 2 ** 0.5, 1 / 2 ** 0.5)
+        move(g.upper_lip + g.lower_lip + INNER_UPPER_LIP[side] + INNER_LOWER_LIP[side], v, 0.5)
+        move(g.mouth_corner, v)
+    elif movement == "upper_lip_raise":
+        move((g.mouth_corner[0],), (0, 1), 0.3)
+        move(g.upper_lip + INNER_UPPER_LIP[side], (0, 1))
+    elif movement == "lower_lip_lower":
+        move((g.mouth_corner[0],), (0, -1), 0.3)
+        move(g.lower_lip + INNER_LOWER_LIP[side], (0, -1))
+    elif movement == "lip_hold":
+        move(g.upper_lip + g.lower_lip + g.mouth_corner + INNER_UPPER_LIP[side] + INNER_LOWER_LIP[side], (0, 1))
+    else:
+        raise ValueError(movement)
+    return _with_halo(d, side, base, HALO_IOD.get(movement, 0.15) * iod)
+
+
+# Skin around the moved points follows them, fading with distance (a halo), so the warp
+# looks like tissue moving rather than a cut-out.  Points a measure uses as its reference
+# (eye corners, lids, midline) and the other side never move: the truth stays one-sided.
+HALO_IOD = {"brow_raise": 0.3, "frown": 0.2, "nostril_flare": 0.08, "nostril_narrow": 0.08,
+            "nose_wrinkle": 0.12}
+_NEVER_MOVED = set(L.MIDLINE) | {168, 6, 197, 195, 5, 4, 1, 2, 0, 13, 14, 17} | {
+    p for side in ("left", "right") for p in (L.BY_SIDE[side].eye_inner, L.BY_SIDE[side].eye_outer)
+} | {p for up, lo in LIDS.values() for p in up + lo}
+
+
+def _with_halo(d: dict[int, np.ndarray], side: str, base: BaseFace, radius: float) -> dict[int, np.ndarray]:
+    xyz = base.norm_xyz
+    s = 1.0 if side == "left" else -1.0
+    core = np.array(sorted(d))
+    out = dict(d)
+    for i in range(468):
+        if i in d or i in _NEVER_MOVED or s * xyz[i, 0] < 0.02:
+            continue
+        dist = np.linalg.norm(xyz[core, :2] - xyz[i, :2], axis=1)
+        j = int(np.argmin(dist))
+        if dist[j] < radius:
+            out[i] = d[int(core[j])] * (1.0 - dist[j] / radius)
+    return out
+
+
+def true_change(movement: str, side: str, base: BaseFace, amplitude: float) -> float:
+    """The movement's primary measure change on ``side`` (face units) at this amplitude."""
+    mv = get_movement(movement)
+    moved = base.norm_xyz.copy()
+    for i, vec in displacement(movement, side, base).items():
+        moved[i, :2] += amplitude * vec
+    return float(mv.change(moved, base.norm_xyz, side))
+
+
+def dense_field(movement: str, side: str, base: BaseFace) -> np.ndarray:
+    """(H, W, 2) pixel displacement for amplitude 1.0, piecewise affine on the mesh."""
+    w, h = OUT_WH
+    anchors = [i for i in range(468)]  # iris points would fold as the lids close
+    disp_px = np.zeros((478, 2))
+    for i, vec in displacement(movement, side, base).items():
+        disp_px[i] = base.face_to_px @ (vec)
+    border = np.array([(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
+                      + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)])
+    pts = np.vstack([base.xy[anchors], border])
+    vals = np.vstack([disp_px[anchors], np.zeros((len(border), 2))])
+    interp = LinearNDInterpolator(Delaunay(pts), vals, fill_value=0.0)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    return interp(gx, gy).astype(np.float32)
+
+
+def timeline(n_reps: int, rest_s: float = 1.5, rise_s: float = 0.5, hold_s: float = 0.7,
+             pause_s: float = 0.8) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Per-frame activation 0..1 (raised-cosine ramps) and the true (start, end) of each rep."""
+    rep_s = 2 * rise_s + hold_s + pause_s
+    n = int(round((rest_s + n_reps * rep_s) * FPS))
+    t = np.arange(n) / FPS
+    a = np.zeros(n)
+    spans = []
+    for k in range(n_reps):
+        t0 = rest_s + k * rep_s
+        spans.append((t0, t0 + 2 * rise_s + hold_s))
+        u = t - t0
+        up = (u >= 0) & (u < rise_s)
+        a[up] = 0.5 - 0.5 * np.cos(np.pi * u[up] / rise_s)
+        a[(u >= rise_s) & (u < rise_s + hold_s)] = 1.0
+        dn = (u >= rise_s + hold_s) & (u < 2 * rise_s + hold_s)
+        a[dn] = 0.5 + 0.5 * np.cos(np.pi * (u[dn] - rise_s - hold_s) / rise_s)
+    return a, spans
+
+
+def sway(t: float, strength: float) -> np.ndarray:
+    """Slow head sway as a 2x3 similarity (output <- input): shift, roll and scale."""
+    w, h = OUT_WH
+    angle = strength * 2.5 * np.sin(2 * np.pi * 0.13 * t)
+    scale = 1.0 + strength * 0.03 * np.sin(2 * np.pi * 0.09 * t + 1.0)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    m[:, 2] += strength * np.array([7 * np.sin(2 * np.pi * 0.11 * t), 4 * np.sin(2 * np.pi * 0.07 * t + 0.5)])
+    return m
+
+
+def render(base: BaseFace, fields: dict[str, np.ndarray], weights: dict[str, float], t: float,
+           rng: np.random.Generator, sway_strength: float = 1.0, noise_sd: float = 3.0) -> np.ndarray:
+    """One frame: the deformation (inverted by fixed-point iteration), sway and sensor noise."""
+    w, h = OUT_WH
+    inv = cv2.invertAffineTransform(sway(t, sway_strength))
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    x = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
+    y = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    field = np.zeros((h, w, 2), np.float32)
+    for k, f in fields.items():
+        if weights[k]:
+            field += np.float32(weights[k]) * f
+    sx, sy = x, y
+    if np.any(field):
+        # Solve src + D(src) = x by fixed-point iteration; it contracts by |dD/dx| per step,
+        # which is near 0.85 where the lids close, so iterate until it has converged.
+        for _ in range(40):
+            dx = cv2.remap(field[..., 0], sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            dy = cv2.remap(field[..., 1], sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            nx, ny = (x - dx).astype(np.float32), (y - dy).astype(np.float32)
+            step = max(float(np.abs(nx - sx).max()), float(np.abs(ny - sy).max()))
+            sx, sy = nx, ny
+            if step < 0.02:
+                break
+    frame = cv2.remap(base.image, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return add_noise(frame, rng, noise_sd)
+
+
+def add_noise(frame: np.ndarray, rng: np.random.Generator, noise_sd: float) -> np.ndarray:
+    """Gaussian sensor noise, as a webcam's at indoor light (SD in grey levels)."""
+    if noise_sd <= 0:
+        return frame
+    noise = np.empty(frame.shape, np.int16)
+    cv2.setRNGSeed(int(rng.integers(1 << 30)))
+    cv2.randn(noise, 0, noise_sd)
+    return cv2.add(frame, noise, dtype=cv2.CV_8U)
+
+
+@dataclass
+class Case:
+    movement: str
+    ratio: float            # weak side amplitude / strong side amplitude
+    weak_side: str          # "left" or "right" (ignored at ratio 1.0)
+    n_reps: int = 3
+    seed: int = 0
+    sway: float = 1.0
+    noise_sd: float = 3.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.movement}_r{int(round(self.ratio * 100)):03d}_{self.weak_side}weak"
+
+
+def make_video(case: Case, path: Path, base: BaseFace) -> dict:
+    """Write the case's video and return its ground truth."""
+    strong = "right" if case.weak_side == "left" else "left"
+    amp = AMPLITUDE[case.movement]
+    side_amp = {strong: amp, case.weak_side: amp * case.ratio}
+    fields = {s: dense_field(case.movement, s, base) for s in ("left", "right")}
+    act, spans = timeline(case.n_reps)
+    rep_scale = np.ones(case.n_reps)
+    if case.movement == "eye_close_alternate":
+        rep_scale[1::2] = 0.5  # light closure between tight ones
+    rng = np.random.default_rng(case.seed)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, OUT_WH)
+    if not out.isOpened():
+        raise RuntimeError(f"cannot write {path}")
+    rep_of_frame = np.searchsorted([s for s, _ in spans], np.arange(len(act)) / FPS, side="right") - 1
+    for i, a in enumerate(act):
+        k = max(rep_of_frame[i], 0)
+        weights = {s: a * side_amp[s] * rep_scale[k] for s in side_amp}
+        out.write(render(base, fields, weights, i / FPS, rng, case.sway, case.noise_sd))
+    out.release()
+    iod = interocular(base.norm_xyz)
+    truth = {s: true_change(case.movement, s, base, side_amp[s]) / iod * 100 for s in side_amp}
+    return {
+        "movement": case.movement, "ratio": case.ratio, "weak_side": case.weak_side if case.ratio < 1 else "none",
+        "n_reps": case.n_reps, "rep_spans_s": spans,
+        "true_left_pct_iod": truth["left"], "true_right_pct_iod": truth["right"],
+        "true_symmetry_pct": 100 * min(truth.values()) / max(truth.values()),
+    }
+
+
+def still_video(image: np.ndarray, path: Path, seconds: float = 6.0, seed: int = 0,
+                sway_strength: float = 1.0, noise_sd: float = 3.0) -> Path:
+    """A still face played as a webcam video: slow sway and sensor noise, no movement."""
+    h, w = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (w, h))
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        angle = sway_strength * 2.5 * np.sin(2 * np.pi * 0.13 * t)
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1 + sway_strength * 0.03 * np.sin(2 * np.pi * 0.09 * t))
+        m[:, 2] += sway_strength * np.array([6 * np.sin(2 * np.pi * 0.11 * t), 4 * np.sin(2 * np.pi * 0.07 * t)])
+        out.write(add_noise(cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE), rng, noise_sd))
+    out.release()
+    return path
+
+
+def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_side: str = "left",
+                  calibration_s: float = 3.0, instruct_s: float = 4.0, move_lead_s: float = 1.0,
+                  seed: int = 0, tail_s: float = 1.0, sway_strength: float = 0.5) -> dict:
+    """A whole guided session as the camera would see it: neutral calibration, then each
+    step's repetitions inside the session's MOVE windows.  ``steps``: (movement, reps,
+    hold_s, rest_s) tuples, the schedule of facetrack.session."""
+    strong = "right" if weak_side == "left" else "left"
+    plan = []  # (movement, start_s, end_s)
+    t = calibration_s
+    for movement, reps, hold_s, rest_s in steps:
+        t += instruct_s
+        for _ in range(reps):
+            plan.append((movement, t + 0.2, t + move_lead_s + hold_s + 0.3))
+            t += move_lead_s + hold_s + rest_s
+    total = t + tail_s
+    fields: dict[tuple, np.ndarray] = {}
+    rng = np.random.default_rng(seed)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, OUT_WH)
+    for i in range(int(total * FPS)):
+        now = i / FPS
+        weights: dict[str, float] = {}
+        for movement, t0, t1 in plan:
+            if t0 <= now <= t1:
+                ramp = min(1.0, (now - t0) / 0.5, (t1 - now) / 0.5)
+                a = 0.5 - 0.5 * np.cos(np.pi * max(ramp, 0.0))
+                for side in ("left", "right"):
+                    key = (movement, side)
+                    if key not in fields:
+                        fields[key] = dense_field(movement, side, base)
+                    weights[key] = a * AMPLITUDE[movement] * (ratio if side == weak_side else 1.0)
+        frame_fields = {k: fields[k] for k in weights}
+        out.write(render(base, frame_fields, weights, now, rng, sway_strength, 3.0))
+    out.release()
+    return {"n_reps": {m: sum(1 for p in plan if p[0] == m) for m, *_ in steps},
+            "ratio": ratio, "weak_side": weak_side if ratio < 1 else "none", "strong_side": strong,
+            "duration_s": total}

@@ -1,0 +1,256 @@
+"""Per-movement analysis: neutral face, per-frame per-side measures, repetitions, results.
+
+:class:`MovementMeter` turns one tracked frame into per-side values; the live session and
+the offline ``analyze`` both use it, so every live number has an offline twin that
+recomputes it from the recording.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from facetrack import geometry, measures as M, reps as R
+from facetrack.errors import EXIT_FAILURE, FacetrackError
+from facetrack.flow import SkinFlow
+from facetrack.landmarks import REGIONS, SIDES
+from facetrack.movements import REGION_SIGNALS, Movement
+from facetrack.pipeline import Tracked
+
+REST_S = 1.0
+MIN_NEUTRAL_FRAMES = 5
+# Optical flow is measured after a 2-D similarity alignment, which cannot undo a head turn
+# or nod; beyond a few degrees from the neutral pose the mesh's 3-D derotation is trusted.
+FLOW_FULL_DEG, FLOW_NONE_DEG = 3.0, 10.0
+
+
+def flow_share(weight: float, face, ref_face) -> float:
+    """Share of optical flow in the fused measure: ``weight`` near the reference pose,
+    falling linearly to 0 as yaw or pitch depart from it by FLOW_FULL_DEG..FLOW_NONE_DEG."""
+    off = max(abs(face.yaw_deg - ref_face.yaw_deg), abs(face.pitch_deg - ref_face.pitch_deg))
+    return weight * float(np.clip((FLOW_NONE_DEG - off) / (FLOW_NONE_DEG - FLOW_FULL_DEG), 0.0, 1.0))
+
+
+@dataclass
+class Neutral:
+    """The person's own neutral face, against which every change is measured."""
+
+    xyz: np.ndarray            # (478, 3) median frontal landmarks, face units
+    mm_per_unit: float
+    scale_source: str          # "iris" or "interocular"
+    iod: float                 # eye-centre distance, face units
+    flow: SkinFlow | None = None
+
+    @property
+    def iod_mm(self) -> float:
+        return self.iod * self.mm_per_unit
+
+    def resting_asymmetry_mm(self) -> dict[str, float]:
+        """Left minus right at rest, mm (positive: the patient's left is higher / wider)."""
+        x, k = self.xyz, self.mm_per_unit
+        return {
+            "brow_height_diff_mm": k * float(M.brow_height(x, "left") - M.brow_height(x, "right")),
+            "palpebral_fissure_diff_mm": k * float(M.eye_aperture(x, "left") - M.eye_aperture(x, "right")),
+            "mouth_corner_height_diff_mm": k * float(M.corner_height(x, "left") - M.corner_height(x, "right")),
+        }
+
+
+def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
+    good = [t for t in frames if t.usable]
+    if len(good) < MIN_NEUTRAL_FRAMES:
+        raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
+                             "period show a frontal, whole face (need the face still and in view "
+                             "for the first second)", EXIT_FAILURE)
+    stack = np.stack([t.norm.xyz for t in good])
+    xyz = np.median(stack, axis=0)
+    mm, how = geometry.mm_per_unit([t.norm for t in good])
+    ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm) if with_flow else None
+    return Neutral(xyz, mm, how, geometry.interocular(xyz), flow)
+
+
+@dataclass
+class FrameValues:
+    """One frame's per-side change from neutral (face units, positive = correct way)."""
+
+    usable: bool
+    mesh: dict[str, float]
+    flow: dict[str, float]
+    fused: dict[str, float]
+    regions: dict[str, dict[str, float]]   # side -> region -> change (face units)
+
+
+NAN_SIDES = {s: math.nan for s in SIDES}
+
+
+class MovementMeter:
+    def __init__(self, movement: Movement, neutral: Neutral):
+        self.movement = movement
+        self.neutral = neutral
+        self.use_flow = movement.flow_weight > 0 and neutral.flow is not None
+
+    def measure(self, t: Tracked) -> FrameValues:
+        if not t.usable:
+            return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
+                               {s: {r: math.nan for r in REGIONS} for s in SIDES})
+        mv, nx = self.movement, self.neutral.xyz
+        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        if self.use_flow:
+            fxyz = self.neutral.flow.track(t.frame.image_bgr, t.face)
+            fref = self.neutral.flow.ref_xyz
+            flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
+            w = flow_share(mv.flow_weight, t.face, self.neutral.flow.ref_face)
+            fused = {s: w * flow[s] + (1 - w) * mesh[s] for s in SIDES}
+        else:
+            flow, fused, w = NAN_SIDES, mesh, 0.0
+        regions = {s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s)
+                       for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+        return FrameValues(True, mesh, flow, fused, regions)
+
+    def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:
+        """A region's change, fused like the primary measure (the mesh alone leaks the
+        exercised region's movement into its neighbours and would fake synkinesis)."""
+        value = (1 - w) * float(fn(xyz, self.neutral.xyz, side))
+        if fxyz is not None:
+            value += w * float(fn(fxyz, self.neutral.flow.ref_xyz, side))
+        return value
+
+
+@dataclass
+class RepResult:
+    rep: int
+    t_start_s: float
+    t_peak_s: float
+    t_end_s: float
+    hold_s: float
+    amplitude: dict[str, float]          # face units
+    symmetry: R.Symmetry
+    synkinesis_units: dict[str, float]
+    synkinesis_pct: dict[str, float]
+    synkinesis_region: dict[str, str]
+    tracked_pct: float
+
+
+@dataclass
+class Series:
+    """Per-frame values of one analysed movement (face units)."""
+
+    t: np.ndarray
+    usable: np.ndarray
+    raw: dict[str, dict[str, np.ndarray]]     # "mesh"/"flow"/"fused" -> side -> values
+    regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
+
+    @classmethod
+    def collect(cls, times: list[float], values: list[FrameValues]) -> "Series":
+        t = np.array(times, float)
+        raw = {kind: {s: np.array([getattr(v, kind)[s] for v in values]) for s in SIDES}
+               for kind in ("mesh", "flow", "fused")}
+        regions = {s: {r: np.array([v.regions[s][r] for v in values]) for r in REGIONS} for s in SIDES}
+        return cls(t, np.array([v.usable for v in values]), raw, regions)
+
+
+@dataclass
+class Analysis:
+    movement: Movement
+    neutral: Neutral
+    series: Series
+    smoothed: dict[str, np.ndarray]
+    noise: dict[str, float]
+    threshold: float
+    reps: list[RepResult] = field(default_factory=list)
+    affected: str | None = None
+    rest_s: float = REST_S
+
+    def mm(self, units: float) -> float:
+        return units * self.neutral.mm_per_unit
+
+    def pct_iod(self, units: float) -> float:
+        return 100.0 * units / self.neutral.iod
+
+    @property
+    def tracked_pct(self) -> float:
+        return 100.0 * float(self.series.usable.mean()) if self.series.usable.size else 0.0
+
+
+def results_from_series(movement: Movement, neutral: Neutral, series: Series,
+                        affected: str | None = None, rest_s: float = REST_S,
+                        kind: str = "fused") -> Analysis:
+    """Repetitions, amplitudes, symmetry and synkinesis from per-frame values (offline)."""
+    t = series.t
+    sm = {s: R.smooth(t, series.raw[kind][s]) for s in SIDES}
+    rest = t < rest_s
+    noise = {s: float(np.nanstd(sm[s][rest])) if np.isfinite(sm[s][rest]).sum() > 2 else math.nan
+             for s in SIDES}
+    worst = max((v for v in noise.values() if np.isfinite(v)), default=0.0)
+    min_amp = movement.min_amplitude_pct_iod / 100.0 * neutral.iod
+    threshold = max(R.NOISE_K * worst, min_amp)
+    floor = max(3 * worst, 0.5 * min_amp)
+    combined = np.fmax(sm["left"], sm["right"])
+    out = Analysis(movement, neutral, series, sm, noise, threshold, affected=affected, rest_s=rest_s)
+    region_sm = {s: {r: R.smooth(t, series.regions[s][r]) for r in REGIONS} for s in SIDES}
+    for k, w in enumerate(R.find_repetitions(t, combined, threshold), start=1):
+        seg = slice(w.start, w.end + 1)
+        amp = {s: float(np.nanmax(sm[s][seg])) if np.isfinite(sm[s][seg]).any() else math.nan for s in SIDES}
+        syn_u, syn_p, syn_r = _synkinesis(movement, neutral, region_sm, seg)
+        out.reps.append(RepResult(
+            k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
+            R.symmetry(amp["left"], amp["right"], floor, affected), syn_u, syn_p, syn_r,
+            100.0 * float(series.usable[seg].mean())))
+    return out
+
+
+def _synkinesis(movement: Movement, neutral: Neutral, region_sm, seg):
+    """Per side, the largest involuntary change among the regions this movement does not
+    work, in face units and as % of that region's voluntary range."""
+    units, pct, region = {}, {}, {}
+    for s in SIDES:
+        best = (math.nan, math.nan, "none")
+        for r, (_, nominal_pct) in REGION_SIGNALS.items():
+            if r in movement.regions:
+                continue
+            y = region_sm[s][r][seg]
+            if not np.isfinite(y).any():
+                continue
+            peak = max(float(np.nanmax(y)), 0.0)
+            span = float(M.eye_aperture(neutral.xyz, s)) if nominal_pct is None else nominal_pct / 100 * neutral.iod
+            p = 100.0 * peak / span if span > 0 else math.nan
+            if math.isnan(best[1]) or p > best[1]:
+                best = (peak, p, r)
+        units[s], pct[s], region[s] = best
+    return units, pct, region
+
+
+def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: str | None = None,
+                    rest_s: float = REST_S, on_frame: Callable | None = None) -> Analysis:
+    """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
+    buffered: list[Tracked] = []
+    meter: MovementMeter | None = None
+    times: list[float] = []
+    values: list[FrameValues] = []
+
+    def consume(t: Tracked) -> None:
+        v = meter.measure(t)
+        times.append(t.frame.timestamp_s)
+        values.append(v)
+        if on_frame is not None:
+            on_frame(t, v, meter)
+
+    for t in tracked:
+        if meter is None:
+            buffered.append(t)
+            if t.frame.timestamp_s + 1e-9 >= rest_s:
+                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0))
+                for b in buffered:
+                    consume(b)
+                buffered = []
+        else:
+            consume(t)
+    if meter is None:
+        raise FacetrackError(f"the video is shorter than the {rest_s:g} s rest period needed to "
+                             "learn the neutral face", EXIT_FAILURE)
+    if not any(v.usable for v in values[len(values) // 10:]):
+        raise FacetrackError("no usable face after the rest period", EXIT_FAILURE)
+    return results_from_series(movement, meter.neutral, Series.collect(times, values), affected, rest_s)

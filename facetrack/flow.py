@@ -1,0 +1,106 @@
+"""Skin motion by dense optical flow, where the face mesh is blind.
+
+MediaPipe's mesh is regularised by a learned shape prior: small and one-sided movements
+(a nostril flare, one brow lifting) are smoothed away or leak onto the other side.  The
+skin itself still moves, and dense optical flow sees it.  :class:`SkinFlow` removes head
+motion by warping each frame onto a neutral reference frame with the similarity transform
+that aligns the ``STABLE`` landmarks, runs DIS optical flow (Kroeger et al. 2016, "Fast
+Optical Flow using Dense Inverse Search", ECCV) reference -> frame, and moves every
+reference landmark by the flow averaged around it.  The result is a second estimate of all
+478 landmarks in the frontal face frame, to which the same measures apply.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from facetrack import landmarks as L
+from facetrack.geometry import NormalisedFace, rotation_of
+from facetrack.landmarker import FaceFrame
+
+STABLE = np.array(L.STABLE)
+TARGET_IOD_PX = 90.0   # flow runs on a crop scaled to this eye distance: detail enough, fast
+SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landmark
+# Full-resolution flow (finest pyramid scale 0): at the coarser default the flow field is
+# smoothed across the edge of a small moving region and a nostril flare reads half its size.
+DIS_FINEST_SCALE = 0
+OCCLUSION_GREY = 40
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity (Umeyama 1991) mapping ``src`` points onto ``dst``."""
+    cs, cd = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - cs, dst - cd
+    u, s, vt = np.linalg.svd(b.T @ a)
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    r = u @ d @ vt
+    scale = float((s * np.diag(d)).sum() / (a ** 2).sum())
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * r
+    m[:, 2] = cd - m[:, :2] @ cs
+    return m
+
+
+class SkinFlow:
+    """Flow-tracked landmarks relative to one neutral reference frame."""
+
+    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace):
+        xy = ref_face.xy.astype(np.float64)
+        self.ref_face = ref_face
+        iod_px = ref_norm.iod * ref_norm.px_per_unit
+        self.zoom = TARGET_IOD_PX / iod_px
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        margin = 0.15 * (hi - lo)
+        self.origin = lo - margin
+        size = (hi - lo + 2 * margin) * self.zoom
+        self.size_wh = (int(np.ceil(size[0])), int(np.ceil(size[1])))
+        # reference image pixels -> crop pixels
+        self.to_crop = np.array([[self.zoom, 0, -self.zoom * self.origin[0]],
+                                 [0, self.zoom, -self.zoom * self.origin[1]]])
+        self.ref_stable = xy[STABLE]
+        self.ref_points = (xy * self.zoom - self.origin * self.zoom).astype(np.float32)
+        self.ref_gray = self._gray(ref_image_bgr, self.to_crop)
+        self.radius = max(1, int(round(SAMPLE_RADIUS_IOD * TARGET_IOD_PX)))
+        # crop pixels -> frontal face units: undo zoom, flip y, derotate, unit scale
+        rot = rotation_of(ref_face)
+        self.px_to_face = (np.diag([1.0, -1.0, 0.0]) @ rot)[:2] / (self.zoom * ref_norm.px_per_unit)
+        self.ref_xyz = ref_norm.xyz
+        oval = (self.ref_points[list(L.FACE_OVAL)]).astype(np.int32)
+        self.face_mask = np.zeros(self.ref_gray.shape, np.uint8)
+        cv2.fillConvexPoly(self.face_mask, cv2.convexHull(oval), 1)
+        self.face_area = max(int(self.face_mask.sum()), 1)
+        self.grid = np.dstack(np.meshgrid(np.arange(self.size_wh[0], dtype=np.float32),
+                                          np.arange(self.size_wh[1], dtype=np.float32)))
+        self.occluded_fraction = 0.0
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis.setFinestScale(DIS_FINEST_SCALE)
+
+    def _gray(self, image_bgr: np.ndarray, m: np.ndarray) -> np.ndarray:
+        warped = cv2.warpAffine(image_bgr, m, self.size_wh, flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+        return cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY)
+
+    def track(self, image_bgr: np.ndarray, face: FaceFrame) -> np.ndarray:
+        """(478, 3) landmark estimate in the frontal face frame from skin motion alone."""
+        to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
+        m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
+        gray = self._gray(image_bgr, m)
+        flow = self.dis.calc(self.ref_gray, gray, None)
+        self.occluded_fraction = self._unexplained(gray, flow)
+        k = 2 * self.radius + 1
+        flow = cv2.blur(flow, (k, k))
+        p = self.ref_points
+        dxy = cv2.remap(flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
+        moved = self.ref_xyz.copy()
+        moved += dxy.astype(np.float64) @ self.px_to_face
+        return moved
+
+    def _unexplained(self, gray: np.ndarray, flow: np.ndarray) -> float:
+        """Share of the face that skin motion does not explain: what the flow-compensated
+        frame still gets wrong by more than OCCLUSION_GREY grey levels.  A hand or an object
+        over the face, or a strong shadow, raises it; facial movement barely does."""
+        back = cv2.remap(gray, self.grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        diff = cv2.blur(cv2.absdiff(back, self.ref_gray), (5, 5))
+        return float(((diff > OCCLUSION_GREY) & (self.face_mask > 0)).sum()) / self.face_area

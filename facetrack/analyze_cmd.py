@@ -36,7 +36,10 @@ def measured_points(movement) -> list[int]:
 
 
 def run_analysis(video: str, movement_id: str, affected: str | None = None, mirrored: bool = False,
-                 model=None, rest_s: float = 1.0, keep_points: bool = False) -> tuple[Analysis, list, FrameSource]:
+                 model=None, rest_s: float = 1.0, keep_points: bool = False,
+                 recorded: list | None = None) -> tuple[Analysis, list, FrameSource]:
+    """Analyse one movement video.  ``recorded``, if given, receives per frame the tuple the
+    database keeps (frame, t_s, values, flags, xyz_px or None, transform or None)."""
     movement = get_movement(movement_id)
     source = FrameSource(video, mirrored=mirrored)
     points: list = []
@@ -45,6 +48,11 @@ def run_analysis(video: str, movement_id: str, affected: str | None = None, mirr
     def on_frame(t, v, meter):
         if keep_points:
             points.append(t.face.xy[idx].copy() if t.face.face_found else None)
+        if recorded is not None:
+            found = t.face.face_found
+            recorded.append((t.frame.index, t.frame.timestamp_s, v, t.flags,
+                             t.face.xyz_px.copy() if found else None, t.face.transform.copy() if found else None,
+                             t.frame.resolution_wh))
 
     with Tracker(model) as tracker:
         analysis = analyze_tracked(tracker.run(source, progress=True), movement, affected, rest_s, on_frame)

@@ -12,7 +12,7 @@ from facetrack.commands import open_source
 from facetrack.errors import FacetrackError
 from facetrack.landmarker import Landmarker
 from facetrack.pipeline import Tracker
-from facetrack.samples import sample_path
+from facetrack.sample_data import sample_path
 from facetrack.track import track_row
 
 
@@ -36,7 +36,7 @@ def _pipeline(frames, model, mirrored) -> float:
 
 def bench(args) -> int:
     if args.source is None:
-        args.source = str(sample_path("brow_raise_left_weak.mp4"))
+        args.source = str(sample_path("week1_brow_raise.mp4"))
     frames = []
     for frame in open_source(args):
         frames.append(frame)

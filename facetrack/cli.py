@@ -30,7 +30,7 @@ def _cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facetrack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="facetrack", description="Measure facial movements per side of the face from a webcam or video, for facial-paralysis rehabilitation.")
     parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

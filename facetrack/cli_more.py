@@ -12,19 +12,11 @@ def _model_arg(p):
     p.add_argument("--model", help="Face Landmarker .task file (default: bundled; $FACETRACK_MODEL)")
 
 
-def _analyze(args):
-    from facetrack.analyze_cmd import analyze
-    return analyze(args)
-
-
-def _exercise(args):
-    from facetrack.exercise_cmd import exercise
-    return exercise(args)
-
-
-def _sessions(args):
-    from facetrack.exercise_cmd import sessions_cmd
-    return sessions_cmd(args)
+def _lazy(module: str, func: str):
+    def run(args):
+        import importlib
+        return getattr(importlib.import_module(f"facetrack.{module}"), func)(args)
+    return run
 
 
 def _data_dir_arg(p):
@@ -45,7 +37,7 @@ def add_commands(sub) -> None:
     p.add_argument("--rest-s", type=float, default=1.0, help="length of the neutral rest at the start (s)")
     p.add_argument("--mirrored", action="store_true", help="the video is a mirror image")
     _model_arg(p)
-    p.set_defaults(func=_analyze)
+    p.set_defaults(func=_lazy("analyze_cmd", "analyze"))
 
     p = sub.add_parser("exercise", help="the guided exercise session with live feedback, recorded")
     src = p.add_mutually_exclusive_group()
@@ -65,9 +57,54 @@ def add_commands(sub) -> None:
     p.add_argument("--mirrored", action="store_true", help="the input itself is a mirror image")
     _data_dir_arg(p)
     _model_arg(p)
-    p.set_defaults(func=_exercise)
+    p.set_defaults(func=_lazy("exercise_cmd", "exercise"))
 
     p = sub.add_parser("sessions", help="list recorded sessions")
     p.add_argument("--patient", help="only this patient's")
     _data_dir_arg(p)
-    p.set_defaults(func=_sessions)
+    p.set_defaults(func=_lazy("exercise_cmd", "sessions_cmd"))
+
+    p = sub.add_parser("import", help="analyse recorded videos into a patient's history")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p.add_argument("--patient", required=True)
+    p.add_argument("--date", required=True, help="when they were recorded, YYYY-MM-DD (not in the future)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--movement", metavar="ID", choices=MOVEMENT_IDS,
+                     help="the movement every video shows (default: read it from each file name)")
+    how.add_argument("--routine", metavar="NAME|FILE.toml", help="videos are the routine's movements, in order")
+    p.add_argument("--affected", choices=("left", "right"))
+    p.add_argument("--mirrored", action="store_true", help="the videos are mirror images")
+    _data_dir_arg(p)
+    _model_arg(p)
+    p.set_defaults(func=_lazy("import_cmd", "import_cmd"))
+
+    p = sub.add_parser("report", help="HTML report with plots: sessions and recovery over weeks")
+    p.add_argument("--patient")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--session", type=int, metavar="ID")
+    which.add_argument("--last", action="store_true", help="the latest session (the default)")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR")
+    _data_dir_arg(p)
+    p.set_defaults(func=_lazy("report", "report_cmd"))
+
+    p = sub.add_parser("export", help="tidy CSV for clinicians, with a data dictionary")
+    p.add_argument("--patient")
+    p.add_argument("--from", metavar="DATE", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", metavar="DATE", help="last day, YYYY-MM-DD")
+    p.add_argument("--level", required=True, choices=("sessions", "movements", "reps", "frames"))
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.csv")
+    p.add_argument("--pseudonymise", action="store_true", help="replace the patient name by a stable code")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    _data_dir_arg(p)
+    p.set_defaults(func=_lazy("export", "export_cmd"))
+
+    p = sub.add_parser("demo", help="build a demo patient from the bundled videos; write a report and an export")
+    p.add_argument("--out", type=Path, default=Path("facetrack-demo"), help="folder (default ./facetrack-demo)")
+    _model_arg(p)
+    p.set_defaults(func=_lazy("demo", "demo"))
+
+    p = sub.add_parser("forget", help="delete everything about a patient")
+    p.add_argument("--patient", required=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _data_dir_arg(p)
+    p.set_defaults(func=_lazy("forget", "forget_cmd"))

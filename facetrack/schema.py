@@ -44,7 +44,9 @@ def format_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}" if abs(value) >= 1e5 else f"{value:.4f}".rstrip("0").rstrip(".")
+        if math.isnan(value) or math.isinf(value):
+            return ""
+        return f"{value:.9g}" if abs(value) >= 1e5 else (f"{value:.6f}".rstrip("0").rstrip(".") or "0")
     if isinstance(value, (int,)):
         return str(value)
     text = str(value)

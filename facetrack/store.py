@@ -50,7 +50,7 @@ MIGRATIONS = {
             kind TEXT NOT NULL, routine TEXT, software_version TEXT NOT NULL, model_sha256 TEXT,
             settings TEXT, source TEXT, mm_per_unit REAL, iod_mm REAL, scale_source TEXT,
             rest_brow_diff_mm REAL, rest_fissure_diff_mm REAL, rest_mouth_diff_mm REAL,
-            video_path TEXT, note TEXT)""",
+            rest_fissure_left_mm REAL, rest_fissure_right_mm REAL, video_path TEXT, note TEXT)""",
         "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
         "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
         "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
@@ -247,13 +247,17 @@ class Store:
             return cur.lastrowid
 
     def set_neutral(self, session_id: int, neutral) -> None:
+        from facetrack.measures import eye_aperture
         rest = neutral.resting_asymmetry_mm()
+        fissure = {s: float(eye_aperture(neutral.xyz, s)) * neutral.mm_per_unit for s in ("left", "right")}
         with self.transaction():
             self.db.execute(
                 "UPDATE sessions SET mm_per_unit=?, iod_mm=?, scale_source=?, rest_brow_diff_mm=?, "
-                "rest_fissure_diff_mm=?, rest_mouth_diff_mm=? WHERE id=?",
+                "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=? "
+                "WHERE id=?",
                 (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, rest["brow_height_diff_mm"],
-                 rest["palpebral_fissure_diff_mm"], rest["mouth_corner_height_diff_mm"], session_id))
+                 rest["palpebral_fissure_diff_mm"], rest["mouth_corner_height_diff_mm"], fissure["left"],
+                 fissure["right"], session_id))
 
     def commit_rep(self, session_id: int, step: int, rep_row: list | None, frames: list[tuple],
                    landmarks: LandmarkBuffer | None, resolution_wh: tuple[int, int]) -> None:

@@ -38,3 +38,27 @@ def read_frames(path: Path) -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def data() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("synth")
+
+
+@pytest.fixture(scope="session")
+def base_face():
+    from calibration.synth import load_base_face
+    return load_base_face()
+
+
+def synth_case(directory: Path, base, movement: str, ratio: float, weak_side: str, n_reps: int = 3, **kw):
+    """Generate (once per test session) a ground-truth video; returns (path, truth)."""
+    from calibration.synth import Case, make_video
+    case = Case(movement, ratio, weak_side, n_reps=n_reps, **kw)
+    path = directory / f"{case.name}_{n_reps}.mp4"
+    cache = path.with_suffix(".truth")
+    if not path.exists():
+        import json
+        cache.write_text(json.dumps(make_video(case, path, base)))
+    import json
+    return path, json.loads(cache.read_text())

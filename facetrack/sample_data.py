@@ -7,7 +7,7 @@ from facetrack.errors import FacetrackError
 
 
 def sample_dir() -> Path:
-    return Path(str(resources.files("facetrack").joinpath("samples")))
+    return Path(str(resources.files("facetrack.samples")))
 
 
 def sample_path(name: str) -> Path:

@@ -1,0 +1,131 @@
+"""Issue 3: the catalogue, the measures, repetitions and symmetry, proven on ground truth."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from conftest import DATA, run_cli, synth_case
+from facetrack import landmarks as L, measures as M
+from facetrack.analyze_cmd import run_analysis
+from facetrack.errors import FacetrackError
+from facetrack.movements import CATALOGUE, MOVEMENT_IDS, get_movement
+from facetrack.rep_table import REP_SCHEMA
+from facetrack.reps import symmetry
+from facetrack.routine import parse_routine
+
+IDS = ["frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril_flare", "nostril_narrow",
+       "nose_wrinkle", "lip_pucker_u", "lip_spread_i", "upper_lip_raise", "lower_lip_lower", "lip_hold"]
+
+
+def test_catalogue_has_exactly_the_programme():
+    assert list(MOVEMENT_IDS) == IDS
+    for m in CATALOGUE.values():
+        assert m.name and m.instruction and m.regions and m.measure_name and m.direction in (1, -1)
+    with pytest.raises(FacetrackError, match="unknown movement"):
+        get_movement("smile_big")
+
+
+def test_routine_accepts_only_catalogue_movements():
+    assert parse_routine('[[movement]]\nid = "frown"\nreps = 4', "r").steps[0].reps == 4
+    for bad, msg in (('[[movement]]\nid = "wink"', "unknown movement"),
+                     ('[[movement]]\nid = "frown"\nreps = -2', "outside"),
+                     ('[[movement]]\nid = "frown"\nreps = 100000', "outside"),
+                     ('[[movement', "not valid TOML"), ('name = "x"', "no \\[\\[movement\\]\\]")):
+        with pytest.raises(FacetrackError, match=msg):
+            parse_routine(bad, "r")
+
+
+@pytest.mark.parametrize("movement_id", IDS)
+def test_each_measure_sees_its_own_movement_on_its_own_side(base_face, movement_id):
+    """Moving the landmarks the way the generator does changes this side's measure by the
+    imposed amount and leaves the other side alone."""
+    from calibration.synth import true_change
+    mv = get_movement(movement_id)
+    for side, other in (("left", "right"), ("right", "left")):
+        assert true_change(movement_id, side, base_face, 0.1) > 0.02  # correct direction, real size
+        from calibration.synth import displacement
+        moved = base_face.norm_xyz.copy()
+        for i, vec in displacement(movement_id, side, base_face).items():
+            moved[i, :2] += 0.1 * vec
+        assert abs(float(mv.change(moved, base_face.norm_xyz, other))) < 1e-9
+
+
+def test_symmetry_rules():
+    s = symmetry(0.01, 0.012, floor=0.5)
+    assert s.status == "no movement" and math.isnan(s.symmetry_pct) and s.weaker_side == "none"
+    s = symmetry(2.0, 4.0, floor=0.5, affected="right")
+    assert s.symmetry_pct == pytest.approx(50) and s.weaker_side == "left" and s.affected_pct == pytest.approx(200)
+    assert symmetry(4.0, 4.1, floor=0.5).weaker_side == "none"
+
+
+GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in
+    ("brow_raise", 0.5, "left"),
+    ("nostril_flare", 0.5, "right"),
+    ("eye_close_tight", 0.25, "left"),
+    ("lip_spread_i", 0.75, "right"),
+    ("lip_pucker_u", 1.0, "left"),
+]
+
+
+@pytest.mark.parametrize("movement,ratio,weak", GROUND_TRUTH)
+def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak):
+    path, truth = synth_case(synth_dir, base_face, movement, ratio, weak, n_reps=2)
+    a, _, _ = run_analysis(str(path), movement)
+    assert len(a.reps) == 2
+    measured = np.median([r.symmetry.symmetry_pct for r in a.reps])
+    assert abs(measured - truth["true_symmetry_pct"]) <= 10, (measured, truth)
+    if ratio <= 0.75:
+        assert all(r.symmetry.weaker_side == weak for r in a.reps)
+    # rep timing: each found peak lies inside a true repetition
+    for r, (t0, t1) in zip(a.reps, truth["rep_spans_s"]):
+        assert t0 - 0.2 <= r.t_peak_s <= t1 + 0.2
+
+
+@pytest.mark.parametrize("image", ["astronaut.png", "single_face.jpg"])
+def test_still_real_face_is_quiet(tmp_path, image):
+    """A healthy face that does not move: no repetition, small resting asymmetry, low jitter."""
+    import cv2
+    from calibration.synth import still_video
+    path = still_video(cv2.imread(str(DATA / image)), tmp_path / "still.mp4", seconds=5)
+    for movement in ("brow_raise", "nostril_flare", "lip_spread_i", "eye_close_tight"):
+        a, _, _ = run_analysis(str(path), movement)
+        assert a.reps == [], movement
+        rest = a.neutral.resting_asymmetry_mm()
+        assert all(abs(v) < 3 for v in rest.values()), rest
+        for side in L.SIDES:
+            assert np.nanstd(a.mm(1.0) * a.smoothed[side]) < 0.3, (movement, side)
+
+
+def test_analyze_cli_outputs(tmp_path, synth_dir, base_face):
+    path, truth = synth_case(synth_dir, base_face, "brow_raise", 0.5, "left", n_reps=2)
+    out_csv, out_png, out_mp4 = tmp_path / "reps.csv", tmp_path / "plot.png", tmp_path / "ov.mp4"
+    result = run_cli("analyze", path, "--movement", "brow_raise", "--affected", "left", "--csv", out_csv,
+                     "--plot", out_png, "--overlay", out_mp4)
+    assert result.returncode == 0, result.stderr
+    assert "symmetry" in result.stdout and "weaker: left" in result.stdout
+    rows = list(csv.reader(open(out_csv)))
+    assert rows[0][:14] == ["movement", "rep", "t_start_s", "t_peak_s", "t_end_s", "left_amplitude_mm",
+                            "right_amplitude_mm", "left_amplitude_pct_iod", "right_amplitude_pct_iod",
+                            "symmetry_pct", "weaker_side", "left_synkinesis_pct", "right_synkinesis_pct",
+                            "tracked_pct"]
+    assert rows[0] == REP_SCHEMA.names and len(rows) == 3
+    rep = dict(zip(rows[0], rows[1]))
+    assert rep["weaker_side"] == "left" and 30 < float(rep["affected_pct_of_other"]) < 70
+    assert float(rep["left_amplitude_mm"]) < float(rep["right_amplitude_mm"])
+    assert out_png.read_bytes()[:4] == b"\x89PNG" and out_mp4.stat().st_size > 10_000
+    assert (tmp_path / "reps.dictionary.csv").exists()
+
+
+def test_analyze_without_face_or_movement_exits_nonzero(tmp_path):
+    result = run_cli("analyze", DATA / "no_face.mp4", "--movement", "frown")
+    assert result.returncode == 1 and "no usable neutral face" in result.stderr
+    assert "Traceback" not in result.stderr
+    import cv2
+    from calibration.synth import still_video
+    still = still_video(cv2.imread(str(DATA / "astronaut.png")), tmp_path / "s.mp4", seconds=3)
+    result = run_cli("analyze", still, "--movement", "brow_raise")
+    assert result.returncode == 1 and "no repetition" in result.stderr
+    result = run_cli("analyze", still, "--movement", "smile")
+    assert result.returncode == 2 and "unknown movement" in result.stderr

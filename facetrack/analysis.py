@@ -19,6 +19,7 @@ from facetrack.flow import SkinFlow
 from facetrack.landmarks import REGIONS, SIDES
 from facetrack.movements import REGION_SIGNALS, Movement
 from facetrack.pipeline import Tracked
+from facetrack.quality import OCCLUDED_FRACTION
 
 REST_S = 1.0
 MIN_NEUTRAL_FRAMES = 5
@@ -81,6 +82,7 @@ class FrameValues:
     flow: dict[str, float]
     fused: dict[str, float]
     regions: dict[str, dict[str, float]]   # side -> region -> change (face units)
+    occluded: bool = False                  # something covers the face: not measured
 
 
 NAN_SIDES = {s: math.nan for s in SIDES}
@@ -100,6 +102,10 @@ class MovementMeter:
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
         if self.use_flow:
             fxyz = self.neutral.flow.track(t.frame.image_bgr, t.face)
+            if self.neutral.flow.occluded_fraction > OCCLUDED_FRACTION:
+                # a hand over the face (fingers assisting are normal): flag it, measure nothing
+                return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
+                                   {s: {r: math.nan for r in REGIONS} for s in SIDES}, occluded=True)
             fref = self.neutral.flow.ref_xyz
             flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
             w = flow_share(mv.flow_weight, t.face, self.neutral.flow.ref_face)
@@ -193,13 +199,24 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
     region_sm = {s: {r: R.smooth(t, series.regions[s][r]) for r in REGIONS} for s in SIDES}
     for k, w in enumerate(R.find_repetitions(t, combined, threshold), start=1):
         seg = slice(w.start, w.end + 1)
-        amp = {s: float(np.nanmax(sm[s][seg])) if np.isfinite(sm[s][seg]).any() else math.nan for s in SIDES}
+        amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
         syn_u, syn_p, syn_r = _synkinesis(movement, neutral, region_sm, seg)
         out.reps.append(RepResult(
             k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
             R.symmetry(amp["left"], amp["right"], floor, affected), syn_u, syn_p, syn_r,
             100.0 * float(series.usable[seg].mean())))
     return out
+
+
+def peak_amplitude(side: np.ndarray, combined: np.ndarray) -> float:
+    """A side's peak change within a repetition: the median over the repetition's top
+    (where the stronger side is within 80% of its peak, i.e. the hold), which is the
+    height of the peak without the upward bias that the maximum of a noisy signal has."""
+    ok = np.isfinite(side) & np.isfinite(combined)
+    if not ok.any():
+        return math.nan
+    top = ok & (combined >= R.HOLD_FRACTION * np.nanmax(combined))
+    return float(np.median(side[top])) if top.any() else float(np.nanmax(side[ok]))
 
 
 def _synkinesis(movement: Movement, neutral: Neutral, region_sm, seg):

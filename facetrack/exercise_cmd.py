@@ -104,9 +104,12 @@ def exercise(args) -> int:
             if not session.done:  # the source ended first
                 session.key("q")
         finally:
-            recorder.finish(complete=session.done and not session.ended_by_user and not session.failure
-                            and session.step_index >= len(routine.steps), video_path=
-                            str(args.record_video) if args.record_video else None)
+            try:
+                recorder.finish(complete=session.done and not session.ended_by_user and not session.failure
+                                and session.step_index >= len(routine.steps), video_path=
+                                str(args.record_video) if args.record_video else None)
+            except FacetrackError:
+                pass  # the disk refused the last write: the session stays "incomplete", earlier reps are saved
             overlay.close()
             raw_video.close()
             if display is not None:

@@ -36,7 +36,8 @@ def forget_cmd(args) -> int:
                 db.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", sessions)
             db.execute("DELETE FROM sessions WHERE patient_id = ?", (pid,))
             db.execute("DELETE FROM patients WHERE id = ?", (pid,))
-        store.db.execute("VACUUM")  # the deleted rows must not linger in free pages
+        store.db.execute("VACUUM")  # the deleted rows must not linger in free pages ...
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # ... nor in the write-ahead log
         removed = 0
         for v in videos:
             p = Path(v)

@@ -16,7 +16,8 @@ import numpy as np
 
 from facetrack import landmarks as L
 
-MIDLINE_NOSE = (168, 6, 197, 195, 5, 4, 1)  # x of the facial midline at the nose
+# x of the facial midline: the nose bridge, clear of the alae so a flaring nostril cannot drag it
+MIDLINE_NOSE = (168, 6, 197, 195)
 
 
 def _sign(side: str) -> float:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facetrack import geometry, landmarks as L, reps as R
+from facetrack import landmarks as L, measures as M, reps as R
 from facetrack.analysis import MovementMeter, Neutral, RepResult, Series, build_neutral
 from facetrack.flow import STABLE
 from facetrack.movements import REGION_SIGNALS, get_movement
 from facetrack.overlay import OverlayState
 from facetrack.pipeline import Tracked
-from facetrack.quality import OCCLUDED_FRACTION, STILL_IOD, lighting
+from facetrack.quality import STILL_IOD, lighting
 from facetrack.routine import Routine
 
 CALIBRATION_S = 3.0
@@ -231,10 +231,8 @@ class ExerciseSession:
     # -- measuring ------------------------------------------------------------------
     def _measure(self, t: Tracked, flags):
         v = self.meter.measure(t)
-        flow = self.neutral.flow
-        if v.usable and flow is not None and flow.occluded_fraction > OCCLUDED_FRACTION:
+        if v.occluded:
             flags["occluded"] = True
-            v.usable = False
         if not v.usable:
             return v
         for s in L.SIDES:
@@ -283,7 +281,6 @@ class ExerciseSession:
                 if not np.isfinite(y).any():
                     continue
                 peak = max(float(np.nanmax(y)), 0.0)
-                from facetrack import measures as M
                 span = float(M.eye_aperture(self.neutral.xyz, s)) if nominal is None else nominal / 100 * self.neutral.iod
                 p = 100 * peak / span if span > 0 else math.nan
                 if math.isnan(best[1]) or p > best[1]:
@@ -334,7 +331,7 @@ class ExerciseSession:
     def _fill_bars(self, state: OverlayState) -> None:
         mv = self.meter.movement
         if "eye" in mv.regions:  # closure as a share of the open eye
-            target = {s: float(geometry_aperture(self.neutral.xyz, s)) for s in L.SIDES}
+            target = {s: float(M.eye_aperture(self.neutral.xyz, s)) for s in L.SIDES}
         else:
             nominal = 4 * mv.min_amplitude_pct_iod / 100 * self.neutral.iod
             t = max(nominal, self._best.get(mv.id, 0.0))
@@ -351,11 +348,6 @@ class ExerciseSession:
         state.subtitle = "symmetry: today / last time / first time  (q to close)"
         state.lines = summary_lines(self.results, self.history)
         return state
-
-
-def geometry_aperture(xyz, side):
-    from facetrack.measures import eye_aperture
-    return eye_aperture(xyz, side)
 
 
 def pd_causal_median(y: np.ndarray, n: int = LIVE_SMOOTH_FRAMES) -> list[float]:

@@ -28,7 +28,8 @@ from facetrack.rep_table import REP_SCHEMA
 DATA_DIR_ENV = "FACETRACK_DATA_DIR"
 DB_NAME = "facetrack.sqlite"
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_S = 15.0
+# How long to wait for another facetrack holding the database (sessions commit in ms).
+BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
 
 _REP_COLUMNS = REP_SCHEMA.names
@@ -169,7 +170,7 @@ class Store:
         if "locked" in text or "busy" in text:
             return FacetrackError(f"the database {self.path} is locked by another facetrack (waited "
                                   f"{BUSY_TIMEOUT_S:.0f} s); try again when it has finished", EXIT_DATA)
-        if "full" in text:
+        if "full" in text or "disk I/O" in text:
             return FacetrackError("the disk is full: the session stopped; everything up to the last "
                                   "finished repetition is saved", EXIT_DATA)
         return FacetrackError(f"the database {self.path} cannot be used ({text}); it was left untouched: "
@@ -207,14 +208,19 @@ class Store:
             raise self._explain(exc) from None
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        try:
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise self._explain(exc) from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.DatabaseError:
+            pass  # SQLite already rolled back (e.g. after a full disk)
 
     # -- patients -------------------------------------------------------------------
     def patient_id(self, name: str, create: bool = True, affected: str | None = None) -> int:

@@ -19,6 +19,7 @@ from facetrack.source import FrameSource
 from facetrack.store import Store, clean_name
 
 WINDOW = "facetrack"
+DISPLAY_HEIGHT = 720
 KEYS = {ord(" "): "space", ord("n"): "n", ord("r"): "r", ord("q"): "q", 27: "esc"}
 
 
@@ -27,13 +28,17 @@ class Display:
 
     def __init__(self):
         try:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         except cv2.error as exc:
             raise FacetrackError(f"cannot open a window ({str(exc).splitlines()[-1].strip()}); "
                                  "use --no-window with --overlay-out") from None
         self.shown = False
 
     def show(self, image) -> str | None:
+        if not self.shown:  # big enough to read from an exercise distance
+            h, w = image.shape[:2]
+            scale = min(2.0, max(1.0, DISPLAY_HEIGHT / h))
+            cv2.resizeWindow(WINDOW, int(w * scale), int(h * scale))
         cv2.imshow(WINDOW, image)
         code = cv2.waitKey(1) & 0xFF
         if self.shown and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:

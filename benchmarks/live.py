@@ -1,0 +1,116 @@
+"""Live-loop benchmark: does the exercise loop keep up with a 30 fps 640x480 camera, and does
+its memory stay flat over a long session?
+
+    python benchmarks/live.py                 # 60 s of camera time: fps, drops, latency
+    python benchmarks/live.py --minutes 30    # a 30-minute session: RSS over time as well
+
+A generated session video (calibration/synth.py) plays as the camera: paced in real time,
+frames the loop is too slow for are dropped as a camera's would be, never queued.  It runs
+the very objects `facetrack exercise` runs (Tracker -> ExerciseSession -> annotate ->
+Recorder into a real database); only the window is left out (the displayed image is made).
+Latency is from the moment a frame is handed over to the moment its overlay image is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from calibration.synth import load_base_face, session_video  # noqa: E402
+from facetrack.overlay import annotate  # noqa: E402
+from facetrack.pipeline import Tracker  # noqa: E402
+from facetrack.recorder import Recorder  # noqa: E402
+from facetrack.routine import Routine, Step  # noqa: E402
+from facetrack.session import ExerciseSession  # noqa: E402
+from facetrack.source import Frame, FrameSource  # noqa: E402
+from facetrack.store import Store  # noqa: E402
+
+MOVES = ("brow_raise", "lip_spread_i", "nostril_flare")
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def camera(video: Path, seconds: float):
+    """Replays ``video`` as a 30 fps camera for ``seconds``: real-time pacing, drops counted."""
+    frames = [f.image_bgr for f in FrameSource(str(video))]
+    fps = 30.0
+    t0 = time.monotonic()
+    stats = {"dropped": 0, "delivered": 0}
+    last = -1
+    while True:
+        now = time.monotonic() - t0
+        if now >= seconds:
+            return stats
+        index = int(now * fps)
+        if index == last:
+            time.sleep(max(0.0, (index + 1) / fps - now))
+            continue
+        stats["dropped"] += max(0, index - last - 1)
+        last = index
+        stats["delivered"] += 1
+        yield Frame(frames[index % len(frames)], index / fps, index), stats
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=1.0)
+    args = p.parse_args()
+    seconds = args.minutes * 60
+    work = Path(tempfile.mkdtemp(prefix="facetrack-bench-"))
+    video = work / "camera.mp4"
+    steps = [(m, 2, 2.0, 2.0) for m in MOVES]
+    session_video(steps, video, load_base_face())
+    reps = max(2, int(seconds / (len(MOVES) * 5)) + 2)  # enough repetitions to last the whole run
+    routine = Routine("bench", tuple(Step(m, reps, 2.0, 2.0) for m in MOVES))
+    store = Store(work / "data")
+    latencies, samples = [], []
+    with Tracker() as tracker:
+        rec = Recorder(store, store.patient_id("bench"), routine.name, tracker.model_sha256, {}, "bench")
+        session = ExerciseSession(routine, rec, max_calibration_tries=3)
+        start = time.monotonic()
+        next_sample = 0.0
+        stats = {}
+        for frame, stats in camera(video, seconds):
+            handed = time.monotonic()
+            annotate(frame.image_bgr, session.step(tracker.process(frame)))
+            latencies.append(time.monotonic() - handed)
+            if time.monotonic() - start >= next_sample:
+                samples.append((time.monotonic() - start, rss_mb()))
+                next_sample += max(10.0, seconds / 30)
+            if session.done:
+                break
+        rec.finish(False)
+    elapsed = time.monotonic() - start
+    lat = np.array(latencies) * 1000
+    print(f"camera: 640x480 at 30 fps for {elapsed:.0f} s ({stats.get('delivered', 0) + stats.get('dropped', 0)} frames)")
+    print(f"processed: {len(lat)} frames = {len(lat) / elapsed:.1f} fps; dropped (never queued): {stats.get('dropped', 0)}")
+    print(f"latency frame -> overlay: median {np.median(lat):.0f} ms, 95th percentile {np.percentile(lat, 95):.0f} ms, "
+          f"max {lat.max():.0f} ms (goal < 100 ms)")
+    reps = store.db.execute("SELECT count(*) FROM reps").fetchone()[0]
+    print(f"repetitions recorded: {reps}; database {(work / 'data' / 'facetrack.sqlite').stat().st_size / 1e6:.1f} MB")
+    t = np.array([s[0] for s in samples])
+    m = np.array([s[1] for s in samples])
+    print("memory (RSS MB) over the session: " + ", ".join(f"{a / 60:.1f} min {b:.0f}" for a, b in samples))
+    if len(t) > 3:
+        half = len(t) // 2
+        slope = np.polyfit(t[half:], m[half:], 1)[0] * 60
+        print(f"RSS first {m[0]:.0f} MB, last {m[-1]:.0f} MB, max {m.max():.0f} MB; "
+              f"slope over the second half {slope:+.2f} MB/min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

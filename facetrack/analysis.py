@@ -59,7 +59,7 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
+def build_neutral(frames: list[Tracked], with_flow: bool = True, live: bool = False) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
@@ -69,7 +69,7 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
     xyz = np.median(stack, axis=0)
     mm, how = geometry.mm_per_unit([t.norm for t in good])
     ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
-    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm) if with_flow else None
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, live=live) if with_flow else None
     return Neutral(xyz, mm, how, geometry.interocular(xyz), flow)
 
 
@@ -200,7 +200,7 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
     for k, w in enumerate(R.find_repetitions(t, combined, threshold), start=1):
         seg = slice(w.start, w.end + 1)
         amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
-        syn_u, syn_p, syn_r = _synkinesis(movement, neutral, region_sm, seg)
+        syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
         out.reps.append(RepResult(
             k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
             R.symmetry(amp["left"], amp["right"], floor, affected), syn_u, syn_p, syn_r,
@@ -219,7 +219,7 @@ def peak_amplitude(side: np.ndarray, combined: np.ndarray) -> float:
     return float(np.median(side[top])) if top.any() else float(np.nanmax(side[ok]))
 
 
-def _synkinesis(movement: Movement, neutral: Neutral, region_sm, seg):
+def synkinesis(movement: Movement, neutral: Neutral, region_sm, seg=slice(None)):
     """Per side, the largest involuntary change among the regions this movement does not
     work, in face units and as % of that region's voluntary range."""
     units, pct, region = {}, {}, {}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facetrack import landmarks as L, measures as M, reps as R
-from facetrack.analysis import MovementMeter, Neutral, RepResult, Series, build_neutral
+from facetrack.analysis import MovementMeter, Neutral, RepResult, Series, build_neutral, synkinesis
 from facetrack.flow import STABLE
 from facetrack.movements import REGION_SIGNALS, get_movement
 from facetrack.overlay import OverlayState
@@ -151,7 +151,7 @@ class ExerciseSession:
             return
         problem = self._calibration_problem()
         if problem is None:
-            self.neutral = build_neutral(self.calib, with_flow=True)
+            self.neutral = build_neutral(self.calib, with_flow=True, live=True)
             if self.recorder:
                 self.recorder.neutral(self.neutral)
             self.calib = []
@@ -261,32 +261,14 @@ class ExerciseSession:
         peak_i = int(np.nanargmax(combined)) if np.isfinite(combined).any() else 0
         self._best[self.meter.movement.id] = max(self._best.get(self.meter.movement.id, 0.0),
                                                  *(a for a in amp.values() if np.isfinite(a)), 0.0)
-        syn_u, syn_p, syn_r = self._synkinesis(series)
+        regions = {s: {r: np.array(pd_causal_median(series.regions[s][r])) for r in REGION_SIGNALS} for s in L.SIDES}
+        syn_u, syn_p, syn_r = synkinesis(self.meter.movement, self.neutral, regions)
         hold = R.hold_seconds(series.t, combined, R.Window(0, peak_i, len(combined) - 1))
         floor = self._floor()
         return RepResult(k, float(series.t[0]), float(series.t[peak_i]), float(series.t[-1]), hold,
                          {s: (0.0 if math.isnan(a) else a) for s, a in amp.items()},
                          R.symmetry(amp["left"], amp["right"], floor, self.affected), syn_u, syn_p, syn_r,
                          100.0 * float(series.usable.mean()))
-
-    def _synkinesis(self, series: Series):
-        units, pct, region = {}, {}, {}
-        mv = self.meter.movement
-        for s in L.SIDES:
-            best = (math.nan, math.nan, "none")
-            for r, (_, nominal) in REGION_SIGNALS.items():
-                if r in mv.regions:
-                    continue
-                y = np.array(pd_causal_median(series.regions[s][r]))
-                if not np.isfinite(y).any():
-                    continue
-                peak = max(float(np.nanmax(y)), 0.0)
-                span = float(M.eye_aperture(self.neutral.xyz, s)) if nominal is None else nominal / 100 * self.neutral.iod
-                p = 100 * peak / span if span > 0 else math.nan
-                if math.isnan(best[1]) or p > best[1]:
-                    best = (peak, p, r)
-            units[s], pct[s], region[s] = best
-        return units, pct, region
 
     # -- drawing state --------------------------------------------------------------
     def _step(self):

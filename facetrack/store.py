@@ -51,7 +51,8 @@ MIGRATIONS = {
             kind TEXT NOT NULL, routine TEXT, software_version TEXT NOT NULL, model_sha256 TEXT,
             settings TEXT, source TEXT, mm_per_unit REAL, iod_mm REAL, scale_source TEXT,
             rest_brow_diff_mm REAL, rest_fissure_diff_mm REAL, rest_mouth_diff_mm REAL,
-            rest_fissure_left_mm REAL, rest_fissure_right_mm REAL, video_path TEXT, note TEXT)""",
+            rest_fissure_left_mm REAL, rest_fissure_right_mm REAL, neutral_xyz BLOB, video_path TEXT,
+            note TEXT)""",
         "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
         "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
         "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
@@ -259,11 +260,11 @@ class Store:
         with self.transaction():
             self.db.execute(
                 "UPDATE sessions SET mm_per_unit=?, iod_mm=?, scale_source=?, rest_brow_diff_mm=?, "
-                "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=? "
-                "WHERE id=?",
+                "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=?, "
+                "neutral_xyz=? WHERE id=?",
                 (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, rest["brow_height_diff_mm"],
                  rest["palpebral_fissure_diff_mm"], rest["mouth_corner_height_diff_mm"], fissure["left"],
-                 fissure["right"], session_id))
+                 fissure["right"], np.asarray(neutral.xyz, np.float64).tobytes(), session_id))
 
     def commit_rep(self, session_id: int, step: int, rep_row: list | None, frames: list[tuple],
                    landmarks: LandmarkBuffer | None, resolution_wh: tuple[int, int]) -> None:

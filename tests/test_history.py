@@ -11,12 +11,48 @@ import pytest
 from conftest import run_cli
 
 
+NO_NETWORK = """
+import socket
+_LOG = {log!r}
+def _refuse(*args, **kwargs):
+    with open(_LOG, "a") as fh:
+        fh.write(repr(args[1:] if args else kwargs) + "\\n")
+    raise OSError("network use is forbidden in this test")
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+"""
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "facetrack-demo"
-    result = run_cli("demo", "--out", out, timeout=1200)
+    """The README's main command, run with every socket connection refused and logged."""
+    root = tmp_path_factory.mktemp("demo")
+    guard = root / "guard"
+    guard.mkdir()
+    log = root / "network_attempts.log"
+    (guard / "sitecustomize.py").write_text(NO_NETWORK.format(log=str(log)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]))
+    out = root / "facetrack-demo"
+    result = run_cli("demo", "--out", out, timeout=1800, env=env)
     assert result.returncode == 0, result.stderr
+    assert not log.exists(), log.read_text()  # no connection was even attempted
     return out, result.stdout
+
+
+def test_the_network_guard_really_bites(tmp_path):
+    """The guard used for the demo must catch a connection attempt (else it proves nothing)."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    log = tmp_path / "attempts.log"
+    (guard / "sitecustomize.py").write_text(NO_NETWORK.format(log=str(log)))
+    import subprocess
+    import sys
+    code = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(guard)),
+                         capture_output=True, text=True)
+    assert "forbidden" in out.stdout and log.exists()
 
 
 def db(out: Path):

@@ -56,6 +56,12 @@ def test_whole_session_headless(tmp_path, session_video):
     assert not list((tmp_path / "data").glob("*.mp4"))  # no video kept unless asked
     listing = run_cli("sessions", "--data-dir", tmp_path / "data")
     assert "Ann Example" in listing.stdout and "complete" in listing.stdout
+    # the offline twin: every live mesh measure recomputed from the raw landmarks alone
+    from facetrack.reanalyse import max_difference_mm, mesh_measures
+    from facetrack.store import Store
+    with Store(tmp_path / "data") as store:
+        assert len(mesh_measures(store, 1)) > 1000
+        assert max_difference_mm(store, 1) < 0.05
 
 
 def test_sigkill_halfway_keeps_finished_reps(tmp_path, session_video):

@@ -59,7 +59,7 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True, live: bool = False) -> Neutral:
+def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
@@ -69,7 +69,7 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True, live: bool = Fa
     xyz = np.median(stack, axis=0)
     mm, how = geometry.mm_per_unit([t.norm for t in good])
     ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
-    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, live=live) if with_flow else None
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm) if with_flow else None
     return Neutral(xyz, mm, how, geometry.interocular(xyz), flow)
 
 

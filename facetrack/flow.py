@@ -28,19 +28,7 @@ SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landm
 # Full-resolution flow (finest pyramid scale 0): at the coarser default the flow field is
 # smoothed across the edge of a small moving region and a nostril flare reads half its size.
 DIS_FINEST_SCALE = 0
-# Smaller, denser patches and a weaker smoothness term keep the flow of a small moving region
-# (a nostril, a mouth corner) from being averaged with the still skin around it: on ground
-# truth the read amplitude rose from ~0.55 to ~0.7 of the true one.
-DIS_PATCH_SIZE, DIS_PATCH_STRIDE, DIS_SMOOTHNESS = 6, 2, 5.0
-# The live loop must keep up with a camera on two cores: sparser patches, same resolution.
-LIVE_PATCH_STRIDE = 4
-# Local contrast equalisation (CLAHE) so that a side lit more softly gives the flow as much
-# texture to hold on to as the brighter side.
-USE_CLAHE = False  # tried: it did not narrow the gap between the sides (VALIDATION.md)
 OCCLUSION_GREY = 40
-
-
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -60,8 +48,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
-    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace,
-                 live: bool = False):
+    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace):
         xy = ref_face.xy.astype(np.float64)
         self.ref_face = ref_face
         iod_px = ref_norm.iod * ref_norm.px_per_unit
@@ -91,15 +78,13 @@ class SkinFlow:
         self.occluded_fraction = 0.0
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setFinestScale(DIS_FINEST_SCALE)
-        self.dis.setPatchSize(DIS_PATCH_SIZE)
-        self.dis.setPatchStride(LIVE_PATCH_STRIDE if live else DIS_PATCH_STRIDE)
-        self.dis.setVariationalRefinementAlpha(DIS_SMOOTHNESS)
+
 
     def _gray(self, image_bgr: np.ndarray, m: np.ndarray) -> np.ndarray:
         warped = cv2.warpAffine(image_bgr, m, self.size_wh, flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)
         gray = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY)
-        return _CLAHE.apply(gray) if USE_CLAHE else gray
+        return gray
 
     def track(self, image_bgr: np.ndarray, face: FaceFrame) -> np.ndarray:
         """(478, 3) landmark estimate in the frontal face frame from skin motion alone."""

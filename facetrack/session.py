@@ -151,7 +151,7 @@ class ExerciseSession:
             return
         problem = self._calibration_problem()
         if problem is None:
-            self.neutral = build_neutral(self.calib, with_flow=True, live=True)
+            self.neutral = build_neutral(self.calib, with_flow=True)
             if self.recorder:
                 self.recorder.neutral(self.neutral)
             self.calib = []

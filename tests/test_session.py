@@ -112,8 +112,6 @@ def test_keys_skip_redo_quit(tmp_path, session_video):
             if session.step_index == 1 and session.phase == "instruct" and "r" not in pressed:
                 session.key("r")  # redo the second movement before it started: nothing lost
                 pressed.add("r")
-            if session.step_index == 1 and session.rep_index == 1 and "n" not in pressed:
-                pass
             if session.step_index == 2 and session.phase == "move" and "n" not in pressed:
                 session.key("n")  # skip the third movement
                 pressed.add("n")

@@ -21,7 +21,7 @@ from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import Delaunay
 
 from facetrack import landmarks as L
-from facetrack.geometry import interocular, normalise
+from facetrack.geometry import interocular
 from facetrack.movements import get_movement
 from facetrack.pipeline import Tracker
 from facetrack.source import Frame
@@ -349,3 +349,28 @@ def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_si
     return {"n_reps": {m: sum(1 for p in plan if p[0] == m) for m, *_ in steps},
             "ratio": ratio, "weak_side": weak_side if ratio < 1 else "none", "strong_side": strong,
             "duration_s": total}
+
+
+def turned_images(image: np.ndarray, xyz_px: np.ndarray, yaw_degs) -> dict[float, np.ndarray]:
+    """The face turned about its vertical axis (a head turn) by each angle in ``yaw_degs``:
+    its mesh (with MediaPipe's depth) is rotated and the image warped piecewise-affinely
+    onto the rotated, orthographically projected points.  Approximate (no hidden surface):
+    enough to show the tracker a strongly turned head."""
+    h, w = image.shape[:2]
+    pts = xyz_px[:468].astype(np.float64)
+    centre = pts.mean(axis=0)
+    border = np.array([(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
+                      + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)])
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    out = {}
+    for deg in yaw_degs:
+        a = np.radians(deg)
+        rel = pts - centre
+        # image z points away from the camera; turning the head by +a moves its nose to image right
+        x_new = centre[0] + rel[:, 0] * np.cos(a) - rel[:, 2] * np.sin(a)
+        new = np.column_stack([x_new, pts[:, 1]])
+        interp = LinearNDInterpolator(Delaunay(np.vstack([new, border])), np.vstack([pts[:, :2], border]))
+        src = interp(gx, gy)
+        src = np.where(np.isnan(src), np.dstack([gx, gy]), src).astype(np.float32)
+        out[deg] = cv2.remap(image, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out

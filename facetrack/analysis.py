@@ -15,7 +15,7 @@ import numpy as np
 
 from facetrack import geometry, measures as M, reps as R
 from facetrack.errors import EXIT_FAILURE, FacetrackError
-from facetrack.flow import SkinFlow
+from facetrack.flow import OFFLINE_IOD_PX, SkinFlow
 from facetrack.landmarks import REGIONS, SIDES
 from facetrack.movements import REGION_SIGNALS, Movement
 from facetrack.pipeline import Tracked
@@ -26,12 +26,24 @@ MIN_NEUTRAL_FRAMES = 5
 # Optical flow is measured after a 2-D similarity alignment, which cannot undo a head turn
 # or nod; beyond a few degrees from the neutral pose the mesh's 3-D derotation is trusted.
 FLOW_FULL_DEG, FLOW_NONE_DEG = 3.0, 10.0
+# Beyond this turn or nod away from the neutral pose a frame is not measured: on a turning
+# face with no movement at all (tests: test_extreme_head_turns_make_no_repetitions) the
+# mesh read up to 7% of IOD of false one-sided movement at 12-18 deg.
+HEAD_MOVED_DEG = 8.0
+# A repetition during which the head turned or nodded more than this is left out: the
+# parallax a turn leaves reads as one side moving and the other moving back (ground truth:
+# 2-3% of IOD at 5-8 deg), which a weak side could be mistaken for.
+REP_HEAD_MOVED_DEG = 5.0
+
+
+def pose_change_deg(face, yaw_deg: float, pitch_deg: float) -> float:
+    return max(abs(face.yaw_deg - yaw_deg), abs(face.pitch_deg - pitch_deg))
 
 
 def flow_share(weight: float, face, ref_face) -> float:
     """Share of optical flow in the fused measure: ``weight`` near the reference pose,
     falling linearly to 0 as yaw or pitch depart from it by FLOW_FULL_DEG..FLOW_NONE_DEG."""
-    off = max(abs(face.yaw_deg - ref_face.yaw_deg), abs(face.pitch_deg - ref_face.pitch_deg))
+    off = pose_change_deg(face, ref_face.yaw_deg, ref_face.pitch_deg)
     return weight * float(np.clip((FLOW_NONE_DEG - off) / (FLOW_NONE_DEG - FLOW_FULL_DEG), 0.0, 1.0))
 
 
@@ -44,6 +56,8 @@ class Neutral:
     scale_source: str          # "iris" or "interocular"
     iod: float                 # eye-centre distance, face units
     flow: SkinFlow | None = None
+    yaw_deg: float = 0.0       # head pose at neutral (median)
+    pitch_deg: float = 0.0
 
     @property
     def iod_mm(self) -> float:
@@ -59,7 +73,7 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
+def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
@@ -69,8 +83,9 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
     xyz = np.median(stack, axis=0)
     mm, how = geometry.mm_per_unit([t.norm for t in good])
     ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
-    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm) if with_flow else None
-    return Neutral(xyz, mm, how, geometry.interocular(xyz), flow)
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, flow_iod_px) if with_flow else None
+    yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))
+    return Neutral(xyz, mm, how, geometry.interocular(xyz), flow, yaw, pitch)
 
 
 @dataclass
@@ -83,9 +98,16 @@ class FrameValues:
     fused: dict[str, float]
     regions: dict[str, dict[str, float]]   # side -> region -> change (face units)
     occluded: bool = False                  # something covers the face: not measured
+    head_moved: bool = False                # turned or nodded away from the neutral pose
+    pose_deg: float = math.nan              # largest of yaw and pitch change from neutral
 
 
 NAN_SIDES = {s: math.nan for s in SIDES}
+
+
+def _unmeasured(**why) -> FrameValues:
+    return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
+                       {s: {r: math.nan for r in REGIONS} for s in SIDES}, **why)
 
 
 class MovementMeter:
@@ -96,16 +118,17 @@ class MovementMeter:
 
     def measure(self, t: Tracked) -> FrameValues:
         if not t.usable:
-            return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
-                               {s: {r: math.nan for r in REGIONS} for s in SIDES})
+            return _unmeasured()
+        pose = pose_change_deg(t.face, self.neutral.yaw_deg, self.neutral.pitch_deg)
+        if pose > HEAD_MOVED_DEG:
+            return _unmeasured(head_moved=True, pose_deg=pose)
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
         if self.use_flow:
             fxyz = self.neutral.flow.track(t.frame.image_bgr, t.face)
             if self.neutral.flow.occluded_fraction > OCCLUDED_FRACTION:
                 # a hand over the face (fingers assisting are normal): flag it, measure nothing
-                return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
-                                   {s: {r: math.nan for r in REGIONS} for s in SIDES}, occluded=True)
+                return _unmeasured(occluded=True)
             fref = self.neutral.flow.ref_xyz
             flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
             w = flow_share(mv.flow_weight, t.face, self.neutral.flow.ref_face)
@@ -114,7 +137,7 @@ class MovementMeter:
             flow, fused, w = NAN_SIDES, mesh, 0.0
         regions = {s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s)
                        for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
-        return FrameValues(True, mesh, flow, fused, regions)
+        return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
 
     def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:
         """A region's change, fused like the primary measure (the mesh alone leaks the
@@ -148,6 +171,7 @@ class Series:
     usable: np.ndarray
     raw: dict[str, dict[str, np.ndarray]]     # "mesh"/"flow"/"fused" -> side -> values
     regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
+    pose_deg: np.ndarray | None = None         # head turn/nod from neutral, deg
 
     @classmethod
     def collect(cls, times: list[float], values: list[FrameValues]) -> "Series":
@@ -155,7 +179,8 @@ class Series:
         raw = {kind: {s: np.array([getattr(v, kind)[s] for v in values]) for s in SIDES}
                for kind in ("mesh", "flow", "fused")}
         regions = {s: {r: np.array([v.regions[s][r] for v in values]) for r in REGIONS} for s in SIDES}
-        return cls(t, np.array([v.usable for v in values]), raw, regions)
+        return cls(t, np.array([v.usable for v in values]), raw, regions,
+                   np.array([v.pose_deg for v in values], float))
 
 
 @dataclass
@@ -168,6 +193,7 @@ class Analysis:
     threshold: float
     reps: list[RepResult] = field(default_factory=list)
     affected: str | None = None
+    left_out: list[tuple[float, float]] = field(default_factory=list)  # (peak s, head turn deg)
     rest_s: float = REST_S
 
     def mm(self, units: float) -> float:
@@ -197,8 +223,13 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
     combined = np.fmax(sm["left"], sm["right"])
     out = Analysis(movement, neutral, series, sm, noise, threshold, affected=affected, rest_s=rest_s)
     region_sm = {s: {r: R.smooth(t, series.regions[s][r]) for r in REGIONS} for s in SIDES}
-    for k, w in enumerate(R.find_repetitions(t, combined, threshold), start=1):
+    for w in R.find_repetitions(t, combined, threshold):
         seg = slice(w.start, w.end + 1)
+        turned = head_turn_during(series, seg)
+        if turned > REP_HEAD_MOVED_DEG:
+            out.left_out.append((float(t[w.peak]), turned))
+            continue
+        k = len(out.reps) + 1
         amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
         syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
         out.reps.append(RepResult(
@@ -206,6 +237,14 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
             R.symmetry(amp["left"], amp["right"], floor, affected), syn_u, syn_p, syn_r,
             100.0 * float(series.usable[seg].mean())))
     return out
+
+
+def head_turn_during(series: Series, seg: slice) -> float:
+    """Largest head turn or nod from the neutral pose within a repetition, deg (0 if unknown)."""
+    if series.pose_deg is None:
+        return 0.0
+    pose = series.pose_deg[seg]
+    return float(np.nanmax(pose)) if np.isfinite(pose).any() else 0.0
 
 
 def peak_amplitude(side: np.ndarray, combined: np.ndarray) -> float:

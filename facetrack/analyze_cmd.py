@@ -71,6 +71,9 @@ def summary_lines(a: Analysis) -> list[str]:
         aff = "" if math.isnan(s.affected_pct) else f", affected side {s.affected_pct:.0f}% of the other"
         lines.append(f"  rep {r.rep} {r.t_start_s:5.2f}-{r.t_end_s:5.2f} s: left {a.mm(r.amplitude['left']):.1f} mm, "
                      f"right {a.mm(r.amplitude['right']):.1f} mm, {sym}{aff}")
+    for peak_s, turn in a.left_out:
+        lines.append(f"  left out: a movement peaking at {peak_s:.2f} s, during which the head turned "
+                     f"{turn:.0f} deg from its neutral pose (keep the head still to measure it)")
     rest = n.resting_asymmetry_mm()
     lines.append("  at rest (left minus right): brow {brow_height_diff_mm:+.1f} mm, eye opening "
                  "{palpebral_fissure_diff_mm:+.1f} mm, mouth corner height {mouth_corner_height_diff_mm:+.1f} mm"
@@ -136,6 +139,7 @@ def analyze(args) -> int:
     if args.overlay:
         print(f"overlay video: {write_overlay(a, args.video, args.mirrored, points, args.overlay)}")
     if not a.reps:
+        turned = f" ({len(a.left_out)} movement(s) left out: the head turned during them)" if a.left_out else ""
         raise FacetrackError(f"no repetition of {a.movement.id} found: neither side moved more than "
-                             f"{a.mm(a.threshold):.1f} mm from the neutral face", EXIT_FAILURE)
+                             f"{a.mm(a.threshold):.1f} mm from the neutral face{turned}", EXIT_FAILURE)
     return 0

@@ -65,7 +65,7 @@ _FRAME_META = {
     "phase": ("text", "calibrate, instruct, move, rest (live) or import"),
     "usable": ("0/1", "1 when the face was found, frontal, whole and uncovered"),
     "flags": ("bits", "quality flags: 1 no face, 2 turned, 4 tilted, 8 too small, 16 out of frame, "
-                      "32 too dark, 64 overexposed, 128 occluded"),
+                      "32 too dark, 64 overexposed, 128 occluded, 256 head moved from its neutral pose"),
     "left_mm": ("mm", "left change from neutral in the correct direction (fused, as shown live)"),
     "right_mm": ("mm", "right change from neutral in the correct direction (fused)"),
     "left_mesh_mm": ("mm", "left, face mesh alone"), "right_mesh_mm": ("mm", "right, face mesh alone"),

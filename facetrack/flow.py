@@ -16,14 +16,21 @@ import cv2
 import numpy as np
 
 from facetrack import landmarks as L
-from facetrack.geometry import NormalisedFace, rotation_of
+from facetrack.geometry import NormalisedFace, rotation_of, to_camera_axes
 from facetrack.landmarker import FaceFrame
 
 STABLE = np.array(L.STABLE)
 # Stable points inside the face (not on its outline, where the background shows): their flow
 # measures what the landmark-based alignment left of the head motion.
 INNER_STABLE = np.array([i for i in L.STABLE if i not in L.FACE_OVAL])
-TARGET_IOD_PX = 90.0   # flow runs on a crop scaled to this eye distance: detail enough, fast
+# Flow runs on a crop scaled to this eye distance.  DIS matches fixed-size patches, so a
+# larger crop means patches that cover less skin: small movements next to still skin (the
+# alae beside the nose, the mouth corners) are read nearer their size and less by the
+# texture around them.  On ground truth (calibration/VALIDATION.md) 180 px brought the
+# nostril and "i" spread symmetry errors from 11-13 to 2-4 points, at four times the cost
+# (about 120 ms a frame on one core): offline analysis uses it, the live loop the fast one.
+OFFLINE_IOD_PX = 180.0
+LIVE_IOD_PX = 90.0
 SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landmark
 # Full-resolution flow (finest pyramid scale 0): at the coarser default the flow field is
 # smoothed across the edge of a small moving region and a nostril flare reads half its size.
@@ -48,11 +55,12 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
-    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace):
+    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace,
+                 target_iod_px: float = OFFLINE_IOD_PX):
         xy = ref_face.xy.astype(np.float64)
         self.ref_face = ref_face
         iod_px = ref_norm.iod * ref_norm.px_per_unit
-        self.zoom = TARGET_IOD_PX / iod_px
+        self.zoom = target_iod_px / iod_px
         lo, hi = xy.min(axis=0), xy.max(axis=0)
         margin = 0.15 * (hi - lo)
         self.origin = lo - margin
@@ -62,12 +70,14 @@ class SkinFlow:
         self.to_crop = np.array([[self.zoom, 0, -self.zoom * self.origin[0]],
                                  [0, self.zoom, -self.zoom * self.origin[1]]])
         self.ref_stable = xy[STABLE]
+        self.ref_rot = rotation_of(ref_face)
+        self.ref_cam = to_camera_axes(ref_face.xyz_px)
+        self.ref_cam_centre = self.ref_cam[STABLE].mean(axis=0)
         self.ref_points = (xy * self.zoom - self.origin * self.zoom).astype(np.float32)
         self.ref_gray = self._gray(ref_image_bgr, self.to_crop)
-        self.radius = max(1, int(round(SAMPLE_RADIUS_IOD * TARGET_IOD_PX)))
+        self.radius = max(1, int(round(SAMPLE_RADIUS_IOD * target_iod_px)))
         # crop pixels -> frontal face units: undo zoom, flip y, derotate, unit scale
-        rot = rotation_of(ref_face)
-        self.px_to_face = (np.diag([1.0, -1.0, 0.0]) @ rot)[:2] / (self.zoom * ref_norm.px_per_unit)
+        self.px_to_face = (np.diag([1.0, -1.0, 0.0]) @ self.ref_rot)[:2] / (self.zoom * ref_norm.px_per_unit)
         self.ref_xyz = ref_norm.xyz
         oval = (self.ref_points[list(L.FACE_OVAL)]).astype(np.int32)
         self.face_mask = np.zeros(self.ref_gray.shape, np.uint8)
@@ -98,10 +108,24 @@ class SkinFlow:
         p = self.ref_points
         dxy = cv2.remap(flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
-        dxy = self._remove_residual_head_motion(dxy.astype(np.float64))
+        dxy = dxy.astype(np.float64) - self._turn_parallax(face)
+        dxy = self._remove_residual_head_motion(dxy)
         moved = self.ref_xyz.copy()
         moved += dxy @ self.px_to_face
         return moved
+
+    def _turn_parallax(self, face: FaceFrame) -> np.ndarray:
+        """Image motion of each landmark (crop px) that a rigid head turn or nod since the
+        reference explains.  A 2-D alignment cannot undo it: the nose, standing out of the
+        face, slides across the cheeks, and on ground truth a 4 deg turn alone read as a 5%
+        of IOD one-sided mouth movement.  The reference mesh (with its depth) is turned by
+        the change of MediaPipe's head rotation, projected, aligned like the frame was."""
+        turn = rotation_of(face) @ self.ref_rot.T
+        cam = (self.ref_cam - self.ref_cam_centre) @ turn.T + self.ref_cam_centre
+        moved = to_camera_axes(cam)[:, :2]
+        back = similarity(moved[STABLE], self.ref_stable)
+        moved = moved @ back[:, :2].T + back[:, 2]
+        return (moved - self.ref_face.xy) * self.zoom
 
     def _remove_residual_head_motion(self, dxy: np.ndarray) -> np.ndarray:
         """The mesh's stable points jitter, so the alignment leaves a small head motion in the

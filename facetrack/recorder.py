@@ -11,7 +11,7 @@ from facetrack.rep_table import rep_row
 from facetrack.store import LandmarkBuffer, Store
 
 FLUSH_FRAMES = 300  # outside repetitions (calibration, instructions) flush every ~10 s
-FLAG_BITS = {name: 1 << i for i, name in enumerate(QUALITY_FLAGS + ("too_dark", "overexposed", "occluded"))}
+FLAG_BITS = {name: 1 << i for i, name in enumerate(QUALITY_FLAGS + ("too_dark", "overexposed", "occluded", "head_moved"))}
 
 
 def flag_bits(flags: dict[str, bool]) -> int:

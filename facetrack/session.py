@@ -15,7 +15,7 @@ import numpy as np
 
 from facetrack import landmarks as L, measures as M, reps as R
 from facetrack.analysis import MovementMeter, Neutral, RepResult, Series, build_neutral, synkinesis
-from facetrack.flow import STABLE
+from facetrack.flow import LIVE_IOD_PX, STABLE
 from facetrack.movements import REGION_SIGNALS, get_movement
 from facetrack.overlay import OverlayState
 from facetrack.pipeline import Tracked
@@ -39,6 +39,7 @@ WARNING_TEXT = {
     "too_dark": "too dark: add light in front of you",
     "overexposed": "too bright: avoid light behind the camera",
     "occluded": "hand or object over the face: frames not measured",
+    "head_moved": "keep your head still, facing the camera as at the start",
 }
 
 
@@ -151,7 +152,7 @@ class ExerciseSession:
             return
         problem = self._calibration_problem()
         if problem is None:
-            self.neutral = build_neutral(self.calib, with_flow=True)
+            self.neutral = build_neutral(self.calib, with_flow=True, flow_iod_px=LIVE_IOD_PX)
             if self.recorder:
                 self.recorder.neutral(self.neutral)
             self.calib = []
@@ -233,6 +234,8 @@ class ExerciseSession:
         v = self.meter.measure(t)
         if v.occluded:
             flags["occluded"] = True
+        if v.head_moved:
+            flags["head_moved"] = True
         if not v.usable:
             return v
         for s in L.SIDES:

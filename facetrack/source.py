@@ -67,6 +67,7 @@ class FrameSource:
         self.realtime = realtime
         self.dropped = 0
         self.frames_read = 0
+        self._stamp0 = 0.0
         self.truncated = False
         self.problem: str | None = None  # set when reading stopped early for a reason
         self._cap: cv2.VideoCapture | None = None
@@ -149,7 +150,10 @@ class FrameSource:
         t0 = time.monotonic()
         index = 0
         while self._cap is not None:
-            ok, image = self._cap.read()
+            try:
+                ok, image = self._cap.read()
+            except cv2.error:  # some backends raise when the device is unplugged
+                ok, image = False, None
             stamp = time.monotonic() - t0
             if not ok or image is None:
                 self.problem = f"{self.name} stopped delivering frames after {self.frames_read} frames"
@@ -158,9 +162,22 @@ class FrameSource:
             yield Frame(self._prepare(image), stamp, index)
             index += 1
 
+    def _file_stamp(self, index: int, last: float | None) -> float:
+        """The frame's own time from the container, so variable-frame-rate recordings (a
+        webcam that skipped frames, phone video) keep true durations; when the container
+        gives no increasing times (some codecs report 0 or repeat), index / fps."""
+        ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        if index == 0:
+            self._stamp0 = ms / 1000.0 if np.isfinite(ms) and ms >= 0 else 0.0
+            return 0.0
+        t = ms / 1000.0 - self._stamp0 if np.isfinite(ms) else float("nan")
+        if last is not None and t > last and t - last < 10.0:
+            return t
+        return (last if last is not None else 0.0) + 1.0 / self.fps
+
     def _iter_file(self) -> Iterator[Frame]:
-        # Timestamps are index / fps: OpenCV's CAP_PROP_POS_MSEC is unreliable across codecs.
         index = 0
+        stamp = None
         t_start = time.monotonic()
         while self._cap is not None:
             if self.realtime:
@@ -174,7 +191,8 @@ class FrameSource:
             if not ok or image is None:
                 break
             self.frames_read += 1
-            yield Frame(self._prepare(image), index / self.fps, index)
+            stamp = self._file_stamp(index, stamp)
+            yield Frame(self._prepare(image), stamp, index)
             index += 1
         expected = self.frame_count
         if expected is not None and index < expected - max(TRUNCATION_SLACK_FRAMES, 0.03 * expected):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA, run_cli, synth_case
-from facetrack import landmarks as L, measures as M
+from facetrack import landmarks as L
 from facetrack.analyze_cmd import run_analysis
 from facetrack.errors import FacetrackError
 from facetrack.movements import CATALOGUE, MOVEMENT_IDS, get_movement

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import DATA, read_frames, run_cli, write_video
+from conftest import DATA, run_cli, write_video
 from facetrack.cli import main
 from facetrack.store import Store, clean_name
 
@@ -72,8 +72,69 @@ def test_odd_sources_for_track(tmp_path, kind, code):
         assert (tmp_path / "o.csv").exists()  # the frames were processed and kept, flagged if need be
 
 
+def _track_csv(tmp_path, video):
+    import csv
+    result = run_cli("track", video, "--out", tmp_path / "o.csv")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    with open(tmp_path / "o.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_variable_frame_rate_keeps_true_times(tmp_path):
+    """A recording that skipped 3 frames after every 8 (a busy webcam): times come from the
+    container, so durations are true; index / average fps would drift by up to 0.1 s."""
+    rows = _track_csv(tmp_path, DATA / "single_face_vfr.mp4")
+    t = np.array([float(r["timestamp_s"]) for r in rows])
+    true = np.array([(n + 3 * (n // 8)) / 30 for n in range(72)])
+    assert len(rows) == 72 and np.abs(t - true).max() < 0.002
+    assert all(r["face_found"] == "1" for r in rows)
+
+
+def test_10_bit_video_is_read(tmp_path):
+    rows = _track_csv(tmp_path, DATA / "single_face_10bit.mp4")
+    assert len(rows) == 72 and all(r["face_found"] == "1" for r in rows)
+
+
+@pytest.fixture(scope="module")
+def turning_head(tmp_path_factory, base_face):
+    """The astronaut at rest, then turning 50 deg to one side and back, then to the other:
+    no facial movement at all (calibration.synth.turned_images)."""
+    from calibration.synth import add_noise, turned_images
+    from facetrack.pipeline import Tracker
+    from facetrack.source import Frame
+    with Tracker() as tracker:
+        xyz = tracker.process(Frame(base_face.image, 0.0, 0)).face.xyz_px
+    turn = np.concatenate([np.zeros(45), np.linspace(0, 50, 30), np.full(15, 50.0), np.linspace(50, 0, 30),
+                           np.zeros(15), np.linspace(0, -50, 30), np.full(15, -50.0), np.linspace(-50, 0, 30),
+                           np.zeros(15)])
+    images = turned_images(base_face.image, xyz, sorted(set(np.round(turn / 5) * 5)))
+    rng = np.random.default_rng(0)
+    frames = [add_noise(images[np.round(a / 5) * 5], rng, 3) for a in turn]
+    return write_video(tmp_path_factory.mktemp("turn") / "turn.avi", frames, fourcc="MJPG")
+
+
+@pytest.mark.parametrize("movement", ["lip_pucker_u", "nostril_flare"])
+def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
+    """Turning the head is not a facial movement: strongly turned frames are flagged, frames
+    turned > 8 deg from neutral are not measured, and a movement seen while the head turned
+    is left out with its reason.  (Before: 4-5 false one-sided repetitions here.)"""
+    from facetrack.analysis import HEAD_MOVED_DEG
+    from facetrack.analyze_cmd import run_analysis
+    a, _, _ = run_analysis(str(turning_head), movement)
+    assert a.reps == []
+    pose = a.series.pose_deg
+    assert not a.series.usable[np.nan_to_num(pose) > HEAD_MOVED_DEG].any()
+    assert a.series.usable[:45].all()
+    assert len(a.left_out) >= (2 if movement == "lip_pucker_u" else 0)  # said, not silently dropped
+
+
+def test_extreme_head_turns_say_so(turning_head):
+    result = run_cli("analyze", turning_head, "--movement", "lip_pucker_u")
+    one_line_error(result, 1)
+    assert "the head turned during them" in result.stderr
+
+
 def test_dark_and_overexposed_frames_are_flagged():
-    from facetrack.landmarker import FaceFrame
     from facetrack.pipeline import Tracker
     from facetrack.quality import lighting
     from facetrack.source import Frame

@@ -1,6 +1,7 @@
 """Issue 4: the guided session, its recording, its keys and a real window."""
 
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -90,6 +91,106 @@ def test_sigkill_halfway_keeps_finished_reps(tmp_path, session_video):
     assert db_rows(data, "SELECT count(*) FROM reps")[0][0] >= n >= 4
     listing = run_cli("sessions", "--data-dir", data)
     assert listing.returncode == 0 and "incomplete" in listing.stdout
+
+
+def test_sigkill_at_random_points_loses_nothing_finished(tmp_path, session_video):
+    """``kill -9`` of live sessions at random moments, one after another into one data
+    directory (FACETRACK_KILL_RUNS times, default 4): after each, the database passes its
+    integrity check, the killed session is incomplete, and no earlier repetition is lost."""
+    video, routine = session_video
+    data = tmp_path / "data"
+    rng = random.Random(int(os.environ.get("FACETRACK_KILL_SEED", "11")))
+    runs = int(os.environ.get("FACETRACK_KILL_RUNS", "4"))
+    kept: dict[int, int] = {}
+    for _ in range(runs):
+        proc = subprocess.Popen([sys.executable, "-m", "facetrack", "exercise", "--source", str(video), "--routine",
+                                 str(routine), "--no-window", "--data-dir", str(data)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # a random point of the session: after a random number of finished repetitions
+        # (0-10 of 12), then a random fraction of a second into the next one
+        target, seen = rng.randint(0, 10), 0
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline and seen < target:
+            time.sleep(0.2)
+            seen = _reps_in_newest_session(data)
+        time.sleep(rng.uniform(0.0, 2.0))
+        killed = proc.poll() is None
+        if killed:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if not (data / "facetrack.sqlite").exists():
+            continue  # killed before the database was created: nothing to lose
+        assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"
+        rows = dict(db_rows(data, "SELECT s.id, count(r.id) FROM sessions s LEFT JOIN reps r ON r.session_id = s.id "
+                                  "GROUP BY s.id"))
+        assert all(rows.get(sid, -1) == n for sid, n in kept.items()), (kept, rows)  # nothing finished is lost
+        status = dict(db_rows(data, "SELECT id, status FROM sessions"))
+        if not status:
+            continue  # killed before its session began
+        newest = max(status)
+        assert status[newest] == ("incomplete" if killed else "complete")
+        assert rows[newest] >= seen  # every repetition seen finished before the kill is there
+        kept = rows
+    print(f"{runs} sessions killed at random points; repetitions kept per session: {kept}")
+
+
+def _reps_in_newest_session(data: Path) -> int:
+    try:
+        rows = db_rows(data, "SELECT count(*) FROM reps WHERE session_id = (SELECT max(id) FROM sessions)")
+    except sqlite3.OperationalError:  # not created yet, or busy
+        return 0
+    return rows[0][0]
+
+
+def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch, capsys):
+    """A webcam unplugged half-way (reads start failing): one line saying so, the session is
+    kept as incomplete with every repetition finished before, the database intact."""
+    import cv2
+    from facetrack import source
+    from facetrack.cli import main
+    video, routine = session_video
+    real = cv2.VideoCapture
+    n_frames = int(real(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+
+    class UnpluggedCamera:
+        """Delivers the session video in real time, like a webcam (the newest frame, the
+        ones the loop was too slow for are gone), until 55% of it has played."""
+
+        def __init__(self, index, *a):
+            self.cap, self.t0, self.pos = real(str(video)), None, 0
+
+        def isOpened(self):
+            return self.cap.isOpened()
+
+        def read(self):
+            self.t0 = self.t0 or time.monotonic()
+            due = int((time.monotonic() - self.t0) * 30.0)
+            if due > 0.55 * n_frames:
+                return False, None
+            while self.pos < due:
+                self.cap.grab()
+                self.pos += 1
+            self.pos += 1
+            return self.cap.read()
+
+        def set(self, *a):
+            return True
+
+        def get(self, prop):
+            return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+        def release(self):
+            self.cap.release()
+
+    monkeypatch.setattr(source.cv2, "VideoCapture", UnpluggedCamera)
+    data = tmp_path / "data"
+    code = main(["exercise", "--camera", "0", "--routine", str(routine), "--no-window", "--data-dir", str(data)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "camera 0 stopped delivering frames" in err[0], err
+    assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"
+    (status,), = db_rows(data, "SELECT status FROM sessions")
+    assert status == "incomplete"
+    assert db_rows(data, "SELECT count(*) FROM reps")[0][0] >= 4
 
 
 def test_keys_skip_redo_quit(tmp_path, session_video):

@@ -98,6 +98,24 @@ def test_multi_face_follows_one_face_the_largest():
     assert np.ptp(centres, axis=0).max() < 5  # the same face every time
 
 
+def test_two_faces_swapping_places_keeps_the_same_person(tmp_path):
+    """The patient (larger face) and a visitor swap sides half-way: facetrack keeps
+    measuring the patient, not whoever now stands where the patient was."""
+    patient = cv2.resize(cv2.imread(str(DATA / "astronaut.png"))[20:300, 100:380], (330, 330))
+    visitor = cv2.resize(cv2.imread(str(DATA / "single_face.jpg")), (270, 270))
+    frames = []
+    for i in range(24):
+        canvas = np.full((400, 800, 3), 90, np.uint8)
+        left, right = (patient, visitor) if i < 12 else (visitor, patient)
+        canvas[30:30 + left.shape[0], 30:30 + left.shape[1]] = left
+        canvas[30:30 + right.shape[0], 770 - right.shape[1]:770] = right
+        frames.append(canvas)
+    tracked = track_all(str(write_video(tmp_path / "swap.avi", frames, fourcc="MJPG")))
+    assert all(t.face.n_faces == 2 for t in tracked)
+    side = ["left" if t.face.xy[:, 0].mean() < 400 else "right" for t in tracked]
+    assert side == ["left"] * 12 + ["right"] * 12, side
+
+
 def test_head_roll_and_pose_normalisation():
     image = cv2.imread(str(DATA / "single_face.jpg"))
     h, w = image.shape[:2]

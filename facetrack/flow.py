@@ -52,6 +52,34 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+def rigid_turn(ref_xyz: np.ndarray, cur_xyz: np.ndarray) -> np.ndarray:
+    """3x3 rotation (Kabsch 1976) taking the ``ref_xyz`` points onto ``cur_xyz`` after
+    centring and scaling.  Fitted on stable points only: MediaPipe's own head rotation is a
+    fit of the whole mesh, which a lowered lip or a frown tilts by a degree or two, and that
+    would be taken out of the flow as parallax of a nod that never happened."""
+    a = ref_xyz - ref_xyz.mean(axis=0)
+    b = cur_xyz - cur_xyz.mean(axis=0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    return u @ d @ vt
+
+
+# Expressions alone tilt even the stable points' fitted rotation out of the image plane by up
+# to 1.3 deg on ground truth (0.45 deg at rest), and correcting that "parallax" moved the
+# lower-lip and frown symmetry by over 10 points; real turns of 3 deg and more are corrected
+# fully, with a linear ramp between.
+PARALLAX_FROM_DEG, PARALLAX_FULL_DEG = 1.5, 3.0
+
+
+def _beyond_expression_tilt(turn: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+    out_of_plane = np.degrees(np.arccos(np.clip(turn[2, 2], -1.0, 1.0)))
+    w = np.clip((out_of_plane - PARALLAX_FROM_DEG) / (PARALLAX_FULL_DEG - PARALLAX_FROM_DEG), 0.0, 1.0)
+    if w >= 1.0:
+        return turn
+    return Rotation.from_rotvec(w * Rotation.from_matrix(turn).as_rotvec()).as_matrix()
+
+
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
@@ -119,8 +147,10 @@ class SkinFlow:
         reference explains.  A 2-D alignment cannot undo it: the nose, standing out of the
         face, slides across the cheeks, and on ground truth a 4 deg turn alone read as a 5%
         of IOD one-sided mouth movement.  The reference mesh (with its depth) is turned by
-        the change of MediaPipe's head rotation, projected, aligned like the frame was."""
-        turn = rotation_of(face) @ self.ref_rot.T
+        the rotation of its stable points since the reference, projected, and aligned like
+        the frame was."""
+        turn = rigid_turn(self.ref_cam[STABLE], to_camera_axes(face.xyz_px)[STABLE])
+        turn = _beyond_expression_tilt(turn)
         cam = (self.ref_cam - self.ref_cam_centre) @ turn.T + self.ref_cam_centre
         moved = to_camera_axes(cam)[:, :2]
         back = similarity(moved[STABLE], self.ref_stable)

@@ -298,19 +298,38 @@ def make_video(case: Case, path: Path, base: BaseFace) -> dict:
 
 
 def still_video(image: np.ndarray, path: Path, seconds: float = 6.0, seed: int = 0,
-                sway_strength: float = 1.0, noise_sd: float = 3.0) -> Path:
-    """A still face played as a webcam video: slow sway and sensor noise, no movement."""
+                sway_strength: float = 1.0, noise_sd: float = 3.0, still_background: bool = True) -> Path:
+    """A still face played as a webcam video: slow sway and sensor noise, no movement.
+
+    With ``still_background`` only the face (its outline, feathered) sways and the rest of
+    the picture stays put, as behind a real person; otherwise the whole picture moves."""
     h, w = image.shape[:2]
     rng = np.random.default_rng(seed)
+    mask = _face_mask(image) if still_background else None
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (w, h))
     for i in range(int(seconds * FPS)):
         t = i / FPS
         angle = sway_strength * 2.5 * np.sin(2 * np.pi * 0.13 * t)
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1 + sway_strength * 0.03 * np.sin(2 * np.pi * 0.09 * t))
         m[:, 2] += sway_strength * np.array([6 * np.sin(2 * np.pi * 0.11 * t), 4 * np.sin(2 * np.pi * 0.07 * t)])
-        out.write(add_noise(cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE), rng, noise_sd))
+        frame = cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        if mask is not None:
+            k = cv2.warpAffine(mask, m, (w, h))[..., None]
+            frame = (k * frame + (1 - k) * image).astype(np.uint8)
+        out.write(add_noise(frame, rng, noise_sd))
     out.release()
     return path
+
+
+def _face_mask(image: np.ndarray) -> np.ndarray:
+    """Float mask of the face inside its outline, edges feathered over a few pixels."""
+    with Tracker() as tracker:
+        face = tracker.process(Frame(image, 0.0, 0)).face
+    if not face.face_found:
+        raise ValueError("no face in the still image")
+    mask = np.zeros(image.shape[:2], np.float32)
+    cv2.fillConvexPoly(mask, cv2.convexHull(face.xy[list(L.FACE_OVAL)].astype(np.int32)), 1.0)
+    return cv2.GaussianBlur(mask, (0, 0), 3)
 
 
 def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_side: str = "left",

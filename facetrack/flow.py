@@ -20,9 +20,13 @@ from facetrack.geometry import NormalisedFace, rotation_of, to_camera_axes
 from facetrack.landmarker import FaceFrame
 
 STABLE = np.array(L.STABLE)
-# Stable points inside the face (not on its outline, where the background shows): their flow
-# measures what the landmark-based alignment left of the head motion.
-INNER_STABLE = np.array([i for i in L.STABLE if i not in L.FACE_OVAL])
+# What the landmark-based alignment left of the head motion is read from the flow at the
+# stable points, those on the face outline moved this far (x IOD) toward the face centre so
+# that they sample skin, not the background a real webcam keeps still behind a moving head.
+# Fitting on the eight midline stable points alone (a line: its rotation and scale rest on
+# a short lever) put 0.5-0.8 mm of jitter into the lips at rest (tests: still faces) and
+# errors of 5-13 points into the frown and lower-lip symmetry (calibration/VALIDATION.md).
+ANCHOR_INSET_IOD = 0.10
 # Flow runs on a crop scaled to this eye distance.  DIS matches fixed-size patches, so a
 # larger crop means patches that cover less skin: small movements next to still skin (the
 # alae beside the nose, the mouth corners) are read nearer their size and less by the
@@ -80,6 +84,13 @@ def _beyond_expression_tilt(turn: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(w * Rotation.from_matrix(turn).as_rotvec()).as_matrix()
 
 
+def _sample(flow: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    """(N, 2) flow at sub-pixel ``points_xy`` (bilinear)."""
+    p = points_xy.astype(np.float32)
+    return cv2.remap(flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2).astype(np.float64)
+
+
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
@@ -102,6 +113,7 @@ class SkinFlow:
         self.ref_cam = to_camera_axes(ref_face.xyz_px)
         self.ref_cam_centre = self.ref_cam[STABLE].mean(axis=0)
         self.ref_points = (xy * self.zoom - self.origin * self.zoom).astype(np.float32)
+        self.anchors = self._anchor_points(target_iod_px)
         self.ref_gray = self._gray(ref_image_bgr, self.to_crop)
         self.radius = max(1, int(round(SAMPLE_RADIUS_IOD * target_iod_px)))
         # crop pixels -> frontal face units: undo zoom, flip y, derotate, unit scale
@@ -114,9 +126,20 @@ class SkinFlow:
         self.grid = np.dstack(np.meshgrid(np.arange(self.size_wh[0], dtype=np.float32),
                                           np.arange(self.size_wh[1], dtype=np.float32)))
         self.occluded_fraction = 0.0
+        self._last: tuple | None = None
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setFinestScale(DIS_FINEST_SCALE)
 
+
+    def _anchor_points(self, iod_px: float) -> np.ndarray:
+        """Crop-pixel positions where residual head motion is read, one per STABLE point."""
+        pts = self.ref_points[STABLE].astype(np.float64)
+        centre = self.ref_points[list(L.FACE_OVAL)].mean(axis=0)
+        on_outline = np.isin(STABLE, L.FACE_OVAL)
+        inward = centre - pts[on_outline]
+        inward /= np.linalg.norm(inward, axis=1, keepdims=True)
+        pts[on_outline] += ANCHOR_INSET_IOD * iod_px * inward
+        return pts
 
     def _gray(self, image_bgr: np.ndarray, m: np.ndarray) -> np.ndarray:
         warped = cv2.warpAffine(image_bgr, m, self.size_wh, flags=cv2.INTER_LINEAR,
@@ -125,7 +148,16 @@ class SkinFlow:
         return gray
 
     def track(self, image_bgr: np.ndarray, face: FaceFrame) -> np.ndarray:
-        """(478, 3) landmark estimate in the frontal face frame from skin motion alone."""
+        """(478, 3) landmark estimate in the frontal face frame from skin motion alone.
+        The same frame asked again (several movements measured on one recording) is not
+        recomputed."""
+        if self._last is not None and self._last[0] is image_bgr and self._last[1] is face:
+            return self._last[2].copy()
+        moved = self._track(image_bgr, face)
+        self._last = (image_bgr, face, moved)
+        return moved.copy()
+
+    def _track(self, image_bgr: np.ndarray, face: FaceFrame) -> np.ndarray:
         to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
         m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
         gray = self._gray(image_bgr, m)
@@ -133,11 +165,10 @@ class SkinFlow:
         self.occluded_fraction = self._unexplained(gray, flow)
         k = 2 * self.radius + 1
         flow = cv2.blur(flow, (k, k))
-        p = self.ref_points
-        dxy = cv2.remap(flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
-        dxy = dxy.astype(np.float64) - self._turn_parallax(face)
-        dxy = self._remove_residual_head_motion(dxy)
+        parallax = self._turn_parallax(face)
+        dxy = _sample(flow, self.ref_points) - parallax
+        anchor_dxy = _sample(flow, self.anchors) - parallax[STABLE]
+        dxy = self._remove_residual_head_motion(dxy, anchor_dxy)
         moved = self.ref_xyz.copy()
         moved += dxy @ self.px_to_face
         return moved
@@ -157,19 +188,20 @@ class SkinFlow:
         moved = moved @ back[:, :2].T + back[:, 2]
         return (moved - self.ref_face.xy) * self.zoom
 
-    def _remove_residual_head_motion(self, dxy: np.ndarray) -> np.ndarray:
+    def _remove_residual_head_motion(self, dxy: np.ndarray, anchor_dxy: np.ndarray) -> np.ndarray:
         """The mesh's stable points jitter, so the alignment leaves a small head motion in the
         flow; a residual roll of 0.5 degrees alone shifts a nostril against the nose bridge by
         0.4% of the IOD, one side outward and the other inward.  Fit a similarity to the flow
-        at the inner stable points (dropping outliers once) and take it out of every point."""
-        src = self.ref_points.astype(np.float64)
-        idx = INNER_STABLE
-        m = similarity(src[idx], src[idx] + dxy[idx])
-        err = np.linalg.norm(src[idx] @ m[:, :2].T + m[:, 2] - (src[idx] + dxy[idx]), axis=1)
-        keep = idx[err <= max(2.0 * float(np.median(err)), 0.05)]
-        if len(keep) >= 4:
-            m = similarity(src[keep], src[keep] + dxy[keep])
+        at the anchors (dropping outliers once: a cheek lifted by a smile) and take it out of
+        every point."""
+        a = self.anchors
+        m = similarity(a, a + anchor_dxy)
+        err = np.linalg.norm(a @ m[:, :2].T + m[:, 2] - (a + anchor_dxy), axis=1)
+        keep = err <= max(2.0 * float(np.median(err)), 0.05)
+        if keep.sum() >= 4:
+            m = similarity(a[keep], a[keep] + anchor_dxy[keep])
         inv = cv2.invertAffineTransform(m)
+        src = self.ref_points.astype(np.float64)
         moved = src + dxy
         return moved @ inv[:, :2].T + inv[:, 2] - src
 

@@ -85,22 +85,39 @@ def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak):
         assert t0 - 0.2 <= r.t_peak_s <= t1 + 0.2
 
 
-@pytest.mark.parametrize("image", ["astronaut.png", "single_face.jpg"])
+# Rest jitter bound per still (mm, std of the smoothed per-side measure, every movement).
+# single_face.jpg: 81 px between the eyes, as a webcam at arm's length; measured at most
+# 0.19 mm.  astronaut.png is a small face (43 px between the eyes, a quarter of the pixels):
+# measured at most 0.41 mm (the "u" pucker; frown 0.33), above the 0.3 mm goal.
+STILL_JITTER_MM = {"single_face.jpg": 0.3, "astronaut.png": 0.5}
+
+
+@pytest.mark.parametrize("image", list(STILL_JITTER_MM))
 def test_still_real_face_is_quiet(tmp_path, image):
-    """A healthy face that does not move: no repetition, small resting asymmetry, low jitter."""
+    """A healthy face that does not move, swaying in front of a still background: for every
+    movement no repetition, small resting asymmetry and low jitter at rest."""
     import cv2
     from calibration.synth import still_video
+    from facetrack.analysis import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.pipeline import Tracker
+    from facetrack.source import FrameSource
     path = still_video(cv2.imread(str(DATA / image)), tmp_path / "still.mp4", seconds=5)
-    for movement in ("brow_raise", "nostril_flare", "lip_spread_i", "eye_close_tight"):
-        a, _, _ = run_analysis(str(path), movement)
-        assert a.reps == [], movement
-        rest = a.neutral.resting_asymmetry_mm()
-        assert all(abs(v) < 3 for v in rest.values()), rest
+    with Tracker() as tracker:
+        tracked = list(tracker.run(FrameSource(str(path))))
+    neutral = build_neutral([t for t in tracked if t.frame.timestamp_s < 1.0])
+    rest = neutral.resting_asymmetry_mm()
+    assert all(abs(v) < 3 for v in rest.values()), rest
+    times = [t.frame.timestamp_s for t in tracked]
+    meters = [MovementMeter(movement, neutral) for movement in CATALOGUE.values()]
+    values = list(zip(*[[meter.measure(t) for meter in meters] for t in tracked]))  # flow once a frame
+    jitter = {}
+    for movement, per_frame in zip(CATALOGUE.values(), values):
+        a = results_from_series(movement, neutral, Series.collect(times, list(per_frame)))
+        assert a.reps == [], movement.id
         for side in L.SIDES:
-            # goal 0.3 mm, NOT met since the offline flow runs at 180 px (more detail, more
-            # noise): measured 0.40 mm (astronaut, nostril) and 0.40 mm (single_face, "i"
-            # spread); 0.33 at 90 px.  Issue 3 stays open on it.
-            assert np.nanstd(a.mm(1.0) * a.smoothed[side]) < 0.45, (movement, side)
+            jitter[movement.id, side] = float(np.nanstd(a.mm(1.0) * a.smoothed[side]))
+    worst = max(jitter, key=jitter.get)
+    assert jitter[worst] < STILL_JITTER_MM[image], (worst, jitter[worst])
 
 
 def test_analyze_cli_outputs(tmp_path, synth_dir, base_face):

@@ -71,6 +71,8 @@ def summarise(rows: list[dict]) -> dict:
         "failed": {k: int(np.isnan(v).sum()) for k, v in err.items()},
         "weaker_right": sum(r["weaker_found"] == r["weak_side"] for r in asym),
         "weaker_cases": len(asym),
+        "false_weaker": sum(r["weaker_found"] != "none" for r in rows if r["ratio"] == 1.0),
+        "symmetric_cases": sum(r["ratio"] == 1.0 for r in rows),
         "reps_exact": sum(r["n_found"] == r["n_reps"] for r in rows),
     }
 
@@ -99,6 +101,7 @@ def write_markdown(rows: list[dict], path: Path, command: str) -> None:
         f" (mesh alone {s['mae']['mesh']:.1f}, optical flow alone {s['mae']['flow']:.1f})",
         f"- weaker side right where the true ratio <= 0.75: **{s['weaker_right']}/{s['weaker_cases']}**"
         f" ({100 * s['weaker_right'] / max(s['weaker_cases'], 1):.0f}%)",
+        f"- a weaker side named on a symmetric face (true ratio 1.0): **{s['false_weaker']}/{s['symmetric_cases']}**",
         f"- repetitions counted exactly: **{s['reps_exact']}/{s['cases']}**",
         f"- cases where no symmetry could be measured: fused {s['failed']['fused']}, mesh {s['failed']['mesh']}, "
         f"flow {s['failed']['flow']}", "",

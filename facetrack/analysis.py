@@ -234,7 +234,7 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
         syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
         out.reps.append(RepResult(
             k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
-            R.symmetry(amp["left"], amp["right"], floor, affected), syn_u, syn_p, syn_r,
+            R.symmetry(amp["left"], amp["right"], floor, affected, noise=3 * worst), syn_u, syn_p, syn_r,
             100.0 * float(series.usable[seg].mean())))
     return out
 

@@ -14,6 +14,11 @@ NOISE_K = 6.0              # a repetition must stand this many noise SDs above r
 START_END_FRACTION = 0.2   # a repetition starts/ends where it crosses 20% of its peak
 HOLD_FRACTION = 0.8        # ... and is "held" while above 80% of its peak
 MIN_REP_SPACING_S = 0.6
+# Sides moving within 10% of each other are not called weaker: healthy faces differ about
+# that much.  Before, only an absolute margin (half the smallest movement counted, about
+# 1 mm for the lids) decided it, and a lid closing to 75% of the other was never named
+# weaker, its closure being only 7-9% of the eye distance (calibration/VALIDATION.md).
+SAME_WITHIN_PCT = 90.0
 
 
 def fill_gaps(t: np.ndarray, y: np.ndarray, max_gap_s: float = MAX_GAP_S) -> np.ndarray:
@@ -99,17 +104,21 @@ class Symmetry:
     affected_pct: float      # affected side as % of the other; NaN if not given
 
 
-def symmetry(left: float, right: float, floor: float, affected: str | None = None) -> Symmetry:
+def symmetry(left: float, right: float, floor: float, affected: str | None = None,
+             noise: float | None = None) -> Symmetry:
     """``symmetry_pct = 100 * min(L, R) / max(L, R)``; never 100% for a still face.
 
-    ``floor`` is the smallest amplitude distinguishable from rest jitter: below it on both
-    sides the repetition is "no movement"; sides closer than it are not called weaker.
+    ``floor`` is the smallest amplitude that counts as a movement: below it on both sides the
+    repetition is "no movement".  A side is called weaker when it moves less than
+    SAME_WITHIN_PCT of the other and the two differ by more than ``noise``, the difference
+    rest jitter can make (``floor`` when not measured).
     """
     left, right = max(left, 0.0), max(right, 0.0)
     if max(left, right) < floor or math.isnan(left + right):
         return Symmetry(math.nan, "none", "no movement", math.nan)
     pct = 100.0 * min(left, right) / max(left, right)
-    weaker = "none" if abs(left - right) < floor else ("left" if left < right else "right")
+    same = pct >= SAME_WITHIN_PCT or abs(left - right) < (floor if noise is None else noise)
+    weaker = "none" if same else ("left" if left < right else "right")
     aff = math.nan
     if affected in ("left", "right"):
         a, o = (left, right) if affected == "left" else (right, left)

@@ -58,26 +58,31 @@ def test_symmetry_rules():
     s = symmetry(2.0, 4.0, floor=0.5, affected="right")
     assert s.symmetry_pct == pytest.approx(50) and s.weaker_side == "left" and s.affected_pct == pytest.approx(200)
     assert symmetry(4.0, 4.1, floor=0.5).weaker_side == "none"
+    # a lid closing 80% as far as the other: weaker although the gap is under the movement floor
+    assert symmetry(4.0, 5.0, floor=1.5, noise=0.3).weaker_side == "left"
+    assert symmetry(4.0, 5.0, floor=1.5, noise=1.2).weaker_side == "none"   # within rest jitter
+    assert symmetry(4.6, 5.0, floor=0.5, noise=0.1).weaker_side == "none"   # within 10%: same
 
 
-GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in
-    ("brow_raise", 0.5, "left"),
-    ("nostril_flare", 0.5, "right"),
-    ("eye_close_tight", 0.25, "left"),
-    ("lip_spread_i", 0.5, "right"),
-    ("lip_pucker_u", 1.0, "left"),
+GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in; tolerance in points
+    ("brow_raise", 0.5, "left", 8),
+    ("nostril_flare", 0.5, "right", 8),
+    ("eye_close_tight", 0.25, "left", 8),
+    ("eye_close_tight", 0.75, "right", 20),  # the worst validated case: +16.7 (strong lid under-read)
+    ("lip_spread_i", 0.5, "right", 8),
+    ("lip_pucker_u", 1.0, "left", 8),
 ]
 
 
-@pytest.mark.parametrize("movement,ratio,weak", GROUND_TRUTH)
-def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak):
+@pytest.mark.parametrize("movement,ratio,weak,tolerance", GROUND_TRUTH)
+def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak, tolerance):
     path, truth = synth_case(synth_dir, base_face, movement, ratio, weak, n_reps=2)
     a, _, _ = run_analysis(str(path), movement)
     assert len(a.reps) == 2
     measured = np.median([r.symmetry.symmetry_pct for r in a.reps])
-    # calibration/VALIDATION.md: within 5 points for most movements, up to ~18 for the nostrils and
-    # the "i" spread (a per-side gain of the flow); mesh alone is off by 15-45 points
-    assert abs(measured - truth["true_symmetry_pct"]) <= 16, (measured, truth)
+    # calibration/VALIDATION.md: mean error 3.7 points, these cases within 4 but the eye at 0.75;
+    # the mesh alone is off by 10-60 points
+    assert abs(measured - truth["true_symmetry_pct"]) <= tolerance, (measured, truth)
     if ratio <= 0.75:
         assert all(r.symmetry.weaker_side == weak for r in a.reps)
     # rep timing: each found peak lies inside a true repetition

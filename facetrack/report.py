@@ -110,7 +110,7 @@ def plot_session_movements(store: Store, session, path: Path) -> Path | None:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="upper left")
     fig.suptitle(f"Session {session['id']} ({session['started_at'][:10]}): each movement, per side, "
-                 "repetitions shaded with their symmetry", fontsize=12)
+                 "repetitions shaded with their symmetry", fontsize=12, wrap=True)
     return _save(fig, path)
 
 
@@ -161,15 +161,17 @@ def plot_trends(trends: dict, path: Path, patient: str) -> Path | None:
         ax.plot(d["days"], d["symmetry"], "o-", color="#009E73", linewidth=2, markersize=6, label="session")
         if not math.isnan(d["slope_per_week"]):
             fit = np.polyfit(d["days"], d["symmetry"], 1)
-            xs = np.array([d["days"].min(), d["days"].max()])
-            ax.plot(xs, np.polyval(fit, xs), "--", color="0.25", label=f"trend {d['slope_per_week']:+.1f} pts/week")
+            xs = np.linspace(d["days"].min(), d["days"].max(), 50)
+            # symmetry cannot pass 100% (or fall below 0): the line stops there, not the data
+            ax.plot(xs, np.clip(np.polyval(fit, xs), 0, 100), "--", color="0.25",
+                    label=f"trend {d['slope_per_week']:+.1f} pts/week")
         ax.set_ylim(0, 105)
         ax.set_title(f"{CATALOGUE[m].name}: {d['change']:+.0f} pts since first", fontsize=11)
         ax.set_xlabel("days since first session", fontsize=9)
         ax.set_ylabel("symmetry (%)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"{patient}: symmetry of each movement over time (100% = both sides move equally)", fontsize=12)
+    fig.suptitle(f"{patient}: symmetry of each movement over time (100% = both sides move equally)", fontsize=12, wrap=True)
     return _save(fig, path)
 
 
@@ -188,7 +190,7 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("Affected side's movement against the other side's", fontsize=12)
+    fig.suptitle("Affected side's movement against the other side's", fontsize=12, wrap=True)
     return _save(fig, path)
 
 

@@ -130,7 +130,6 @@ class SkinFlow:
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setFinestScale(DIS_FINEST_SCALE)
 
-
     def _anchor_points(self, iod_px: float) -> np.ndarray:
         """Crop-pixel positions where residual head motion is read, one per STABLE point."""
         pts = self.ref_points[STABLE].astype(np.float64)

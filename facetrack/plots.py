@@ -36,6 +36,8 @@ def movement_plot(a: Analysis, out: Path) -> Path:
         ax.axvspan(r.t_start_s, r.t_end_s, color="#F0E442", alpha=0.25, zorder=0)
         sym = r.symmetry.symmetry_pct
         label = f"rep {r.rep}\n" + ("no movement" if np.isnan(sym) else f"{sym:.0f}% sym.")
+        if r.symmetry.weaker_side != "none":
+            label += f"\n{r.symmetry.weaker_side} weaker"
         ax.text(r.t_peak_s, 0.97, label, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=10)
     bad = ~a.series.usable
     if bad.any():
@@ -45,7 +47,10 @@ def movement_plot(a: Analysis, out: Path) -> Path:
     ax.set_title(f"{a.movement.name}: {len(a.reps)} repetitions"
                  + (f", median symmetry {np.nanmedian([r.symmetry.symmetry_pct for r in a.reps]):.0f}%"
                     if a.reps and not all(np.isnan(r.symmetry.symmetry_pct) for r in a.reps) else ""))
-    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.86), framealpha=0.9)
+    # headroom so the repetition labels sit above the curves, and the legend below the axes
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.45 * (hi - lo))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out)

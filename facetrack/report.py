@@ -70,7 +70,7 @@ def amplitude_history(store: Store, sessions, affected: str | None) -> dict:
 # -- drawing ------------------------------------------------------------------------
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -108,7 +108,11 @@ def plot_session_movements(store: Store, session, path: Path) -> Path | None:
         ax.set_xlabel("time (s)", fontsize=9)
         ax.set_ylabel("change (mm)", fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper left")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.3 * (hi - lo))  # headroom: the symmetry labels above the curves
+    # one legend for all panels, below them, where it hides no curve or label
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9, frameon=False,
+               bbox_to_anchor=(0.5, -0.06))
     fig.suptitle(f"Session {session['id']} ({session['started_at'][:10]}): each movement, per side, "
                  "repetitions shaded with their symmetry", fontsize=12, wrap=True)
     return _save(fig, path)

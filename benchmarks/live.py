@@ -25,13 +25,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration.synth import load_base_face, session_video  # noqa: E402
-from facetrack.overlay import annotate  # noqa: E402
-from facetrack.pipeline import Tracker  # noqa: E402
-from facetrack.recorder import Recorder  # noqa: E402
-from facetrack.routine import Routine, Step  # noqa: E402
-from facetrack.session import ExerciseSession  # noqa: E402
-from facetrack.source import Frame, FrameSource  # noqa: E402
-from facetrack.store import Store  # noqa: E402
+from facetrack.live.overlay import annotate  # noqa: E402
+from facetrack.face.pipeline import Tracker  # noqa: E402
+from facetrack.storage.recorder import Recorder  # noqa: E402
+from facetrack.live.routine import Routine, Step  # noqa: E402
+from facetrack.live.session import ExerciseSession  # noqa: E402
+from facetrack.capture.source import Frame, FrameSource  # noqa: E402
+from facetrack.storage.store import Store  # noqa: E402
 
 MOVES = ("brow_raise", "lip_spread_i", "nostril_flare")
 

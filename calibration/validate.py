@@ -36,8 +36,8 @@ def cases(movements, ratios):
 
 def run_case(case, workdir: Path) -> dict:
     from calibration.synth import load_base_face, make_video
-    from facetrack.analysis import results_from_series
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.analysis.meter import results_from_series
+    from facetrack.cli.analyze import run_analysis
 
     video = workdir / f"{case.name}.mp4"
     truth_file = video.with_suffix(".json")
@@ -78,7 +78,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def write_markdown(rows: list[dict], path: Path, command: str) -> None:
-    from facetrack.movements import MOVEMENT_IDS
+    from facetrack.face.movements import MOVEMENT_IDS
 
     s = summarise(rows)
     lines = [
@@ -133,7 +133,7 @@ def write_markdown(rows: list[dict], path: Path, command: str) -> None:
 
 
 def main(argv=None) -> int:
-    from facetrack.movements import MOVEMENT_IDS
+    from facetrack.face.movements import MOVEMENT_IDS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--movements", nargs="+", default=list(MOVEMENT_IDS))

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import DATA, run_cli, synth_case
-from facetrack import landmarks as L
-from facetrack.analyze_cmd import run_analysis
+from facetrack.face import landmarks as L
+from facetrack.cli.analyze import run_analysis
 from facetrack.errors import FacetrackError
-from facetrack.movements import CATALOGUE, MOVEMENT_IDS, get_movement
-from facetrack.rep_table import REP_SCHEMA
-from facetrack.reps import symmetry
-from facetrack.routine import parse_routine
+from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS, get_movement
+from facetrack.reporting.rep_table import REP_SCHEMA
+from facetrack.analysis.reps import symmetry
+from facetrack.live.routine import parse_routine
 
 IDS = ["frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril_flare", "nostril_narrow",
        "nose_wrinkle", "lip_pucker_u", "lip_spread_i", "upper_lip_raise", "lower_lip_lower", "lip_hold"]
@@ -105,9 +105,9 @@ def test_still_real_face_is_quiet(tmp_path, image):
     movement no repetition, small resting asymmetry and low jitter at rest."""
     import cv2
     from calibration.synth import still_video
-    from facetrack.analysis import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.pipeline import Tracker
-    from facetrack.source import FrameSource
+    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import FrameSource
     path = still_video(cv2.imread(str(DATA / image)), tmp_path / "still.mp4", seconds=5)
     with Tracker() as tracker:
         tracked = list(tracker.run(FrameSource(str(path))))

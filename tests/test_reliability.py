@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import DATA, run_cli, write_video
-from facetrack.cli import main
-from facetrack.store import Store, clean_name
+from facetrack.cli.main import main
+from facetrack.storage.store import Store, clean_name
 
 
 def one_line_error(result, code):
@@ -100,8 +100,8 @@ def turning_head(tmp_path_factory, base_face):
     """The astronaut at rest, then turning 50 deg to one side and back, then to the other:
     no facial movement at all (calibration.synth.turned_images)."""
     from calibration.synth import add_noise, turned_images
-    from facetrack.pipeline import Tracker
-    from facetrack.source import Frame
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import Frame
     with Tracker() as tracker:
         xyz = tracker.process(Frame(base_face.image, 0.0, 0)).face.xyz_px
     turn = np.concatenate([np.zeros(45), np.linspace(0, 50, 30), np.full(15, 50.0), np.linspace(50, 0, 30),
@@ -118,8 +118,8 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     """Turning the head is not a facial movement: strongly turned frames are flagged, frames
     turned > 8 deg from neutral are not measured, and a movement seen while the head turned
     is left out with its reason.  (Before: 4-5 false one-sided repetitions here.)"""
-    from facetrack.analysis import HEAD_MOVED_DEG
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.analysis.meter import HEAD_MOVED_DEG
+    from facetrack.cli.analyze import run_analysis
     a, _, _ = run_analysis(str(turning_head), movement)
     assert a.reps == []
     pose = a.series.pose_deg
@@ -135,9 +135,9 @@ def test_extreme_head_turns_say_so(turning_head):
 
 
 def test_dark_and_overexposed_frames_are_flagged():
-    from facetrack.pipeline import Tracker
-    from facetrack.quality import lighting
-    from facetrack.source import Frame
+    from facetrack.face.pipeline import Tracker
+    from facetrack.face.quality import lighting
+    from facetrack.capture.source import Frame
     face = cv2.imread(str(DATA / "single_face.jpg"))
     with Tracker() as tracker:
         t = tracker.process(Frame(face, 0.0, 0))
@@ -150,7 +150,7 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
     """A skin-coloured hand-sized patch over half the face after the rest: frames are flagged
     occluded and left out, nothing crashes, and the measure is not corrupted."""
     from calibration.synth import add_noise
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.cli.analyze import run_analysis
     img = base_face.image
     x0, y0 = base_face.xy[:, 0].min(), base_face.xy[:, 1].min()
     x1, y1 = base_face.xy[:, 0].max(), base_face.xy[:, 1].max()

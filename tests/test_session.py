@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from facetrack.routine import Routine, Step
-from facetrack.movements import MOVEMENT_IDS
+from facetrack.live.routine import Routine, Step
+from facetrack.face.movements import MOVEMENT_IDS
 
 STEPS = [(m, 1, 1.0, 1.0) for m in MOVEMENT_IDS]  # every movement of the programme, one rep each
 
@@ -58,8 +58,8 @@ def test_whole_session_headless(tmp_path, session_video):
     listing = run_cli("sessions", "--data-dir", tmp_path / "data")
     assert "Ann Example" in listing.stdout and "complete" in listing.stdout
     # the offline twin: every live mesh measure recomputed from the raw landmarks alone
-    from facetrack.reanalyse import max_difference_mm, mesh_measures
-    from facetrack.store import Store
+    from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
+    from facetrack.storage.store import Store
     with Store(tmp_path / "data") as store:
         assert len(mesh_measures(store, 1)) > 1000
         assert max_difference_mm(store, 1) < 0.05
@@ -146,8 +146,8 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
     """A webcam unplugged half-way (reads start failing): one line saying so, the session is
     kept as incomplete with every repetition finished before, the database intact."""
     import cv2
-    from facetrack import source
-    from facetrack.cli import main
+    from facetrack.capture import source
+    from facetrack.cli.main import main
     video, routine = session_video
     real = cv2.VideoCapture
     n_frames = int(real(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
@@ -194,11 +194,11 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
 
 
 def test_keys_skip_redo_quit(tmp_path, session_video):
-    from facetrack.pipeline import Tracker
-    from facetrack.recorder import Recorder
-    from facetrack.session import ExerciseSession
-    from facetrack.source import FrameSource
-    from facetrack.store import Store
+    from facetrack.face.pipeline import Tracker
+    from facetrack.storage.recorder import Recorder
+    from facetrack.live.session import ExerciseSession
+    from facetrack.capture.source import FrameSource
+    from facetrack.storage.store import Store
 
     video, _ = session_video
     routine = Routine("keys", tuple(Step(m, 1, 1.0, 1.0) for m, *_ in STEPS))

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import DATA, read_frames, run_cli, write_video
-from facetrack import geometry, landmarks as L
+from facetrack.face import geometry, landmarks as L
 from facetrack.errors import FacetrackError
-from facetrack.model import MODEL_SHA256, load_model_bytes
-from facetrack.pipeline import Tracker
-from facetrack.source import Frame, FrameSource
+from facetrack.capture.model import MODEL_SHA256, load_model_bytes
+from facetrack.face.pipeline import Tracker
+from facetrack.capture.source import Frame, FrameSource
 
 
 def track_all(spec, **kw):

@@ -1,0 +1,120 @@
+"""``facetrack import``: analyse recorded videos into a patient's history."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time as dtime
+from pathlib import Path
+
+from facetrack.cli.analyze import run_analysis
+from facetrack.errors import FacetrackError
+from facetrack.face.landmarks import SIDES
+from facetrack.face.movements import MOVEMENT_IDS
+from facetrack.storage.recorder import flag_bits
+from facetrack.reporting.rep_table import rep_row
+from facetrack.live.routine import load_routine
+from facetrack.storage.store import LandmarkBuffer, Store, clean_name
+
+
+def parse_date(text: str) -> str:
+    """YYYY-MM-DD (or a full ISO 8601 time) -> ISO 8601 with the local time zone; not in the future."""
+    try:
+        if len(text) == 10:
+            when = datetime.combine(date.fromisoformat(text), dtime(12, 0)).astimezone()
+        else:
+            when = datetime.fromisoformat(text)
+            when = when if when.tzinfo else when.astimezone()
+    except ValueError:
+        raise FacetrackError(f"date {text!r} is not a date like 2026-03-31") from None
+    if when.date() > datetime.now().astimezone().date():
+        raise FacetrackError(f"date {text} is in the future")
+    if when.year < 1990:
+        raise FacetrackError(f"date {text} is before 1990; check it")
+    return when.isoformat(timespec="seconds")
+
+
+def movement_for(video: Path, given: str | None) -> str:
+    if given:
+        return given
+    found = [m for m in MOVEMENT_IDS if m in video.stem]
+    if not found:
+        raise FacetrackError(f"cannot tell which movement {video.name} shows: give --movement ID "
+                             "or put the movement id in the file name")
+    return max(found, key=len)  # eye_close_alternate over eye_close_tight-like prefixes
+
+
+def plan(videos: list[str], movement: str | None, routine: str | None) -> list[tuple[Path, str]]:
+    paths = [Path(v) for v in videos]
+    if routine:
+        steps = load_routine(routine).steps
+        if len(steps) != len(paths):
+            raise FacetrackError(f"routine has {len(steps)} movements but {len(paths)} videos were given")
+        return [(p, s.movement) for p, s in zip(paths, steps)]
+    return [(p, movement_for(p, movement)) for p in paths]
+
+
+def import_videos(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], affected=None,
+                  model=None, mirrored=False, quiet=False) -> int:
+    pid = store.patient_id(patient, affected=affected)
+    session_id = None
+    done = 0
+    failures = []
+    for step, (video, movement) in enumerate(todo):
+        recorded: list = []
+        try:
+            a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded)
+        except FacetrackError as err:
+            failures.append(f"{video.name}: {err}")
+            continue
+        if session_id is None:
+            session_id = store.start_session(pid, "import", "import", _sha(model), {"affected": affected,
+                                             "videos": [str(p.name) for p, _ in todo]}, str(video.name), when)
+            store.set_neutral(session_id, a.neutral)
+        _store(store, session_id, step, a, recorded)
+        done += 1
+        if not quiet:
+            syms = [r.symmetry.symmetry_pct for r in a.reps]
+            shown = ", ".join("--" if math.isnan(x) else f"{x:.0f}%" for x in syms)
+            print(f"  {video.name}: {movement}, {len(a.reps)} repetitions, symmetry {shown or 'none found'}")
+    if session_id is not None:
+        store.end_session(session_id, "complete" if not failures else "incomplete")
+    for f in failures:
+        print(f"  skipped {f}")
+    if session_id is None:
+        raise FacetrackError("no video could be imported: " + "; ".join(failures))
+    return session_id
+
+
+def _sha(model) -> str:
+    from facetrack.capture.model import load_model_bytes
+    return load_model_bytes(model)[1]
+
+
+def _store(store: Store, session_id: int, step: int, a, recorded: list) -> None:
+    mm = a.neutral.mm_per_unit
+
+    def side_mm(d, s):
+        return d[s] * mm if math.isfinite(d[s]) else None
+    frames, lms = [], LandmarkBuffer()
+    for index, t_s, v, flags, xyz, matrix, wh in recorded:
+        frames.append((index, t_s, step, a.movement.id, "import", int(v.usable), flag_bits(flags),
+                       *(side_mm(v.fused, s) for s in SIDES), *(side_mm(v.mesh, s) for s in SIDES),
+                       *(side_mm(v.flow, s) for s in SIDES)))
+        lms.add(index + step * 1_000_000, xyz, matrix, t_s)
+    resolution = recorded[0][6] if recorded else (0, 0)
+    # frame numbers are per video; offset them per step so one session's frames stay unique
+    frames = [(f[0] + step * 1_000_000, *f[1:]) for f in frames]
+    rows = [rep_row(a.movement.id, a.neutral, r) for r in a.reps]
+    store.commit_rep(session_id, step, rows[0] if rows else None, frames, lms, resolution)
+    for row in rows[1:]:
+        store.commit_rep(session_id, step, row, [], None, resolution)
+
+
+def import_cmd(args) -> int:
+    patient = clean_name(args.patient)
+    when = parse_date(args.date)
+    todo = plan(args.videos, args.movement, args.routine)
+    with Store(args.data_dir) as store:
+        sid = import_videos(store, patient, when, todo, args.affected, args.model, args.mirrored)
+    print(f"imported as session {sid} for {patient} on {when[:10]}")
+    return 0

@@ -1,0 +1,366 @@
+"""The guided exercise session: a frame-driven state machine, free of any window or camera.
+
+``ExerciseSession.step(tracked)`` advances on each frame's own timestamp and returns the
+:class:`OverlayState` to draw; ``key(k)`` takes the user's keys.  The same object runs under
+a real window, headless from a video file, and in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facetrack.face import landmarks as L, measures as M
+
+from facetrack.analysis import reps as R
+from facetrack.analysis.meter import MovementMeter, Neutral, RepResult, Series, build_neutral, synkinesis
+from facetrack.face.skin import LIVE_IOD_PX, STABLE
+from facetrack.face.movements import REGION_SIGNALS, get_movement
+from facetrack.live.overlay import OverlayState
+from facetrack.face.pipeline import Tracked
+from facetrack.face.quality import STILL_IOD, lighting
+from facetrack.live.routine import Routine
+
+CALIBRATION_S = 3.0
+INSTRUCT_S = 4.0
+MOVE_LEAD_S = 1.0         # time to reach the position before the hold starts
+RETURN_S = 0.6            # the measure window runs this far into the rest (the face relaxing)
+SUMMARY_S = 8.0
+MAX_CALIBRATION_TRIES = 6
+LIVE_SMOOTH_FRAMES = 5    # causal median: ~0.17 s at 30 fps, kills single-frame jitter
+
+WARNING_TEXT = {
+    "no_face": "face not found: look at the camera",
+    "head_turned": "turn your face to the camera",
+    "head_tilted": "hold your head straight",
+    "too_small": "come closer to the camera",
+    "out_of_frame": "move your whole face into the picture",
+    "too_dark": "too dark: add light in front of you",
+    "overexposed": "too bright: avoid light behind the camera",
+    "occluded": "hand or object over the face: frames not measured",
+    "head_moved": "keep your head still, facing the camera as at the start",
+}
+
+
+@dataclass
+class StepResult:
+    movement: str
+    reps: list[RepResult] = field(default_factory=list)
+    skipped: bool = False
+
+    def median_symmetry(self) -> float:
+        vals = [r.symmetry.symmetry_pct for r in self.reps if not math.isnan(r.symmetry.symmetry_pct)]
+        return float(np.median(vals)) if vals else math.nan
+
+
+class ExerciseSession:
+    def __init__(self, routine: Routine, recorder=None, affected: str | None = None,
+                 mirrored: bool = True, history: dict | None = None, max_calibration_tries: int | None = None):
+        self.routine = routine
+        self.recorder = recorder
+        self.affected = affected
+        self.mirrored = mirrored
+        self.history = history or {}
+        self.max_tries = max_calibration_tries
+        self.phase = "calibrate"
+        self.phase_t0: float | None = None
+        self.now = 0.0
+        self.paused = False
+        self.pause_t0 = 0.0
+        self.calib: list[Tracked] = []
+        self.calib_tries = 0
+        self.calib_message = ""
+        self.neutral: Neutral | None = None
+        self.step_index = 0
+        self.rep_index = 0
+        self.meter: MovementMeter | None = None
+        self.results: list[StepResult] = []
+        self.done = False
+        self.ended_by_user = False
+        self.failure: str | None = None
+        self._window: list = []
+        self._recent = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
+        self._best = {}
+
+    # -- public ---------------------------------------------------------------------
+    def key(self, k: str) -> None:
+        if k in ("q", "esc", "close"):
+            self.ended_by_user = True
+            self._finish()
+        elif k == "space":
+            self.paused = not self.paused
+            if self.paused:
+                self.pause_t0 = self.now
+            elif self.phase_t0 is not None:
+                self.phase_t0 += self.now - self.pause_t0  # the paused time does not count
+        elif k == "n" and self.phase in ("instruct", "move", "rest"):
+            self._current_result().skipped = True
+            self._next_step()
+        elif k == "r" and self.phase in ("instruct", "move", "rest"):
+            if self.recorder:
+                self.recorder.mark_redone(self.step_index)
+            self._current_result().reps.clear()
+            self._enter_step(self.step_index, redo=True)
+
+    def step(self, t: Tracked) -> OverlayState:
+        self.now = t.frame.timestamp_s
+        if self.phase_t0 is None:
+            self.phase_t0 = self.now
+        flags = dict(t.flags)
+        flags.update(lighting(t.frame.image_bgr, t.face) if t.face.face_found else {})
+        values = None
+        if self.meter is not None and not self.paused and self.phase in ("move", "rest", "instruct"):
+            values = self._measure(t, flags)
+        if self.recorder and self.phase != "summary" and not self.done:
+            self.recorder.frame(t, self, values, flags)
+        if not self.paused and not self.done:
+            self._advance(t, flags, values)
+        return self._view(t, flags, values)
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.phase_t0 is None else self.now - self.phase_t0
+
+    # -- phases ---------------------------------------------------------------------
+    def _advance(self, t: Tracked, flags, values) -> None:
+        if self.phase == "calibrate":
+            self._calibrate(t, flags)
+        elif self.phase == "instruct" and self.elapsed >= INSTRUCT_S:
+            self._set_phase("move", after=INSTRUCT_S)
+        elif self.phase == "move":
+            self._window.append((self.now, values))
+            if self.elapsed >= self.move_s:
+                self._set_phase("rest", after=self.move_s)
+        elif self.phase == "rest":
+            if self.elapsed <= RETURN_S:
+                self._window.append((self.now, values))
+            if self.elapsed >= self._step().rest_s:
+                self._close_rep(after=self._step().rest_s)
+        elif self.phase == "summary" and self.elapsed >= SUMMARY_S:
+            self.done = True
+
+    def _set_phase(self, phase: str, after: float | None = None) -> None:
+        """Enter ``phase``; ``after`` = the planned length of the phase just ended, so its
+        end is on the schedule, not on whichever frame noticed it (no drift over a session)."""
+        self.phase = phase
+        self.phase_t0 = self.now if after is None or self.phase_t0 is None else self.phase_t0 + after
+
+    def _calibrate(self, t: Tracked, flags) -> None:
+        self.calib.append(t)
+        if self.elapsed < CALIBRATION_S:
+            return
+        problem = self._calibration_problem()
+        if problem is None:
+            self.neutral = build_neutral(self.calib, with_flow=True, flow_iod_px=LIVE_IOD_PX)
+            if self.recorder:
+                self.recorder.neutral(self.neutral)
+            self.calib = []
+            self._enter_step(0, after=CALIBRATION_S)
+            return
+        self.calib_tries += 1
+        self.calib_message = problem
+        self.calib = []
+        self._set_phase("calibrate", after=CALIBRATION_S)
+        if self.max_tries is not None and self.calib_tries >= self.max_tries:
+            self.failure = f"could not calibrate a neutral face after {self.calib_tries} tries: {problem}"
+            self._finish()
+
+    def _calibration_problem(self) -> str | None:
+        frames = self.calib
+        usable = [c for c in frames if c.usable]
+        if len(usable) < 0.8 * len(frames) or len(usable) < 5:
+            bad = [k for c in frames for k, v in c.flags.items() if v]
+            worst = max(set(bad), key=bad.count) if bad else "no_face"
+            return WARNING_TEXT.get(worst, worst)
+        light = [lighting(c.frame.image_bgr, c.face) for c in usable[:: max(1, len(usable) // 5)]]
+        if sum(x["too_dark"] for x in light) > len(light) / 2:
+            return WARNING_TEXT["too_dark"]
+        if sum(x["overexposed"] for x in light) > len(light) / 2:
+            return WARNING_TEXT["overexposed"]
+        centres = np.array([c.face.xy[STABLE].mean(axis=0) for c in usable])
+        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable])
+        if float(np.linalg.norm(centres.std(axis=0))) > STILL_IOD * iod_px * 3:
+            return "keep your head still"
+        return None
+
+    def _enter_step(self, index: int, redo: bool = False, after: float | None = None) -> None:
+        self.step_index = index
+        if index >= len(self.routine.steps):
+            self._finish(complete=True)
+            return
+        mv = get_movement(self._step().movement)
+        self.meter = MovementMeter(mv, self.neutral)
+        if not redo:
+            self.results.append(StepResult(mv.id))
+        self.rep_index = 0
+        self._window = []
+        self._set_phase("instruct", after=after)
+
+    def _next_step(self) -> None:
+        self._enter_step(self.step_index + 1)
+
+    @property
+    def move_s(self) -> float:
+        return self._step().hold_s + MOVE_LEAD_S
+
+    def _close_rep(self, after: float) -> None:
+        self.rep_index += 1
+        rep = self._rep_result(self.rep_index)
+        self._current_result().reps.append(rep)
+        if self.recorder:
+            self.recorder.rep(self.step_index, self.meter, rep)
+        self._window = []
+        if self.rep_index >= self._step().reps:
+            self._enter_step(self.step_index + 1, after=after)
+        else:
+            self._set_phase("move", after=after)
+
+    def _finish(self, complete: bool = False) -> None:
+        if self.phase == "summary" or self.done:
+            self.done = True
+            return
+        if self.recorder:
+            self.recorder.finish(complete and not self.ended_by_user)
+        if self.results and not self.failure:
+            self._set_phase("summary")
+            if self.ended_by_user:
+                self.done = True
+        else:
+            self.done = True
+
+    # -- measuring ------------------------------------------------------------------
+    def _measure(self, t: Tracked, flags):
+        v = self.meter.measure(t)
+        if v.occluded:
+            flags["occluded"] = True
+        if v.head_moved:
+            flags["head_moved"] = True
+        if not v.usable:
+            return v
+        for s in L.SIDES:
+            self._recent[s].append(v.fused[s])
+        return v
+
+    def smoothed(self, side: str) -> float:
+        vals = self._recent[side]
+        return float(np.median(vals)) if vals else math.nan
+
+    def _floor(self) -> float:
+        mv = self.meter.movement
+        return 0.5 * mv.min_amplitude_pct_iod / 100.0 * self.neutral.iod
+
+    def _rep_result(self, k: int) -> RepResult:
+        times = [w[0] for w in self._window]
+        values = [w[1] for w in self._window if w[1] is not None]
+        if not values:
+            nan = {s: math.nan for s in L.SIDES}
+            return RepResult(k, self.now, self.now, self.now, 0.0, nan, R.symmetry(0, 0, 1), nan, nan,
+                             {s: "none" for s in L.SIDES}, 0.0)
+        series = Series.collect(times[:len(values)], values)
+        sm = {s: np.array(pd_causal_median(series.raw["fused"][s])) for s in L.SIDES}
+        amp = {s: float(np.nanmax(sm[s])) if np.isfinite(sm[s]).any() else math.nan for s in L.SIDES}
+        combined = np.fmax(sm["left"], sm["right"])
+        peak_i = int(np.nanargmax(combined)) if np.isfinite(combined).any() else 0
+        self._best[self.meter.movement.id] = max(self._best.get(self.meter.movement.id, 0.0),
+                                                 *(a for a in amp.values() if np.isfinite(a)), 0.0)
+        regions = {s: {r: np.array(pd_causal_median(series.regions[s][r])) for r in REGION_SIGNALS} for s in L.SIDES}
+        syn_u, syn_p, syn_r = synkinesis(self.meter.movement, self.neutral, regions)
+        hold = R.hold_seconds(series.t, combined, R.Window(0, peak_i, len(combined) - 1))
+        floor = self._floor()
+        return RepResult(k, float(series.t[0]), float(series.t[peak_i]), float(series.t[-1]), hold,
+                         {s: (0.0 if math.isnan(a) else a) for s, a in amp.items()},
+                         R.symmetry(amp["left"], amp["right"], floor, self.affected), syn_u, syn_p, syn_r,
+                         100.0 * float(series.usable.mean()))
+
+    # -- drawing state --------------------------------------------------------------
+    def _step(self):
+        return self.routine.steps[self.step_index]
+
+    def _current_result(self) -> StepResult:
+        return self.results[-1]
+
+    def _view(self, t: Tracked, flags, values) -> OverlayState:
+        state = OverlayState(mirrored=self.mirrored, side_label="YOUR")
+        state.warnings = [WARNING_TEXT[k] for k, v in flags.items() if v and k in WARNING_TEXT][:2]
+        if self.paused:
+            state.big_text = "PAUSED (space)"
+        if self.phase == "calibrate":
+            state.title = "Relax your face and look at the camera"
+            state.subtitle = (f"{self.calib_message} - let's try again" if self.calib_message
+                              else "measuring your neutral face")
+            state.rep_text = f"{max(0.0, CALIBRATION_S - self.elapsed):.0f} s"
+            return state
+        if self.phase == "summary" or self.done:
+            return self._summary_view(state)
+        step, mv = self._step(), self.meter.movement
+        state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
+        state.subtitle = mv.instruction
+        state.rep_text = f"repetition {min(self.rep_index + (self.phase != 'instruct'), step.reps)} of {step.reps}"
+        if self.phase == "instruct":
+            state.big_text = f"get ready {max(0.0, INSTRUCT_S - self.elapsed):.0f}"
+        elif self.phase == "move":
+            left = self.move_s - self.elapsed
+            state.big_text = "MOVE" if self.elapsed < MOVE_LEAD_S else "HOLD"
+            state.hold_text = f"hold {max(left, 0):.1f} s"
+        else:
+            state.big_text = "relax"
+        self._fill_bars(state)
+        done = self._current_result().reps
+        if done:
+            s = done[-1].symmetry
+            state.symmetry_text = ("last rep: no movement" if s.status == "no movement" else
+                                   f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})")
+        return state
+
+    def _fill_bars(self, state: OverlayState) -> None:
+        mv = self.meter.movement
+        if "eye" in mv.regions:  # closure as a share of the open eye
+            target = {s: float(M.eye_aperture(self.neutral.xyz, s)) for s in L.SIDES}
+        else:
+            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self.neutral.iod
+            t = max(nominal, self._best.get(mv.id, 0.0))
+            target = {s: t for s in L.SIDES}
+        for s in L.SIDES:
+            v = self.smoothed(s)
+            if math.isfinite(v):
+                state.bars[s] = max(v, 0.0) / target[s]
+                state.bar_text[s] = (f"{100 * max(v, 0) / target[s]:.0f}% shut" if "eye" in mv.regions
+                                     else f"{v * self.neutral.mm_per_unit:+.1f} mm")
+
+    def _summary_view(self, state: OverlayState) -> OverlayState:
+        state.title = "Session summary"
+        state.subtitle = "symmetry: today / last time / first time  (q to close)"
+        state.lines = summary_lines(self.results, self.history)
+        return state
+
+
+def pd_causal_median(y: np.ndarray, n: int = LIVE_SMOOTH_FRAMES) -> list[float]:
+    """The live smoothing applied offline to a window: causal running median of n frames."""
+    out, buf = [], deque(maxlen=n)
+    for v in y:
+        if np.isfinite(v):
+            buf.append(v)
+        out.append(float(np.median(buf)) if buf else math.nan)
+    return out
+
+
+def summary_lines(results: list[StepResult], history: dict) -> list[str]:
+    """One line per movement: today's median symmetry beside the last and first session's."""
+    lines = []
+    for res in results:
+        today = res.median_symmetry()
+        prev, first = history.get(res.movement, (math.nan, math.nan))
+
+        def fmt(v):
+            return "  --" if math.isnan(v) else f"{v:3.0f}%"
+        trend = ""
+        if not math.isnan(today) and not math.isnan(prev):
+            delta = today - prev
+            trend = "  = same" if abs(delta) < 3 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
+        label = get_movement(res.movement).name[:24]
+        status = " (skipped)" if res.skipped and not res.reps else ""
+        lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
+    return lines[:14]

@@ -1,0 +1,332 @@
+"""The local database: patients, sessions, repetitions, per-frame measures, raw landmarks.
+
+SQLite in WAL mode, one file under the user data directory.  Everything is written with
+parameterised queries; a patient's name is data, never a path or SQL.  Work is committed
+after each repetition, so a crash loses at most the repetition in progress, and a session
+whose ``ended_at`` is empty was interrupted.  Opening never deletes or "repairs" anything:
+a database from a newer facetrack, a corrupt file or a locked one is a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from facetrack import __version__
+from facetrack.errors import EXIT_DATA, FacetrackError
+from facetrack.reporting.rep_table import REP_SCHEMA
+
+DATA_DIR_ENV = "FACETRACK_DATA_DIR"
+DB_NAME = "facetrack.sqlite"
+SCHEMA_VERSION = 1
+# How long to wait for another facetrack holding the database (sessions commit in ms).
+BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
+MAX_NAME_CHARS = 200
+
+_REP_COLUMNS = REP_SCHEMA.names
+_TEXT_COLUMNS = {c.name for c in REP_SCHEMA.columns if c.unit in ("id", "text", "region", "left/right/none")}
+
+FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags",
+                 "left_mm", "right_mm", "left_mesh_mm", "right_mesh_mm", "left_flow_mm", "right_flow_mm")
+
+MIGRATIONS = {
+    # version -> statements that bring a database from version - 1 to it
+    1: [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE patients (
+            id INTEGER PRIMARY KEY, code TEXT UNIQUE NOT NULL, name TEXT UNIQUE NOT NULL,
+            affected_side TEXT, created_at TEXT NOT NULL)""",
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL REFERENCES patients(id),
+            started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL DEFAULT 'incomplete',
+            kind TEXT NOT NULL, routine TEXT, software_version TEXT NOT NULL, model_sha256 TEXT,
+            settings TEXT, source TEXT, mm_per_unit REAL, iod_mm REAL, scale_source TEXT,
+            rest_brow_diff_mm REAL, rest_fissure_diff_mm REAL, rest_mouth_diff_mm REAL,
+            rest_fissure_left_mm REAL, rest_fissure_right_mm REAL, neutral_xyz BLOB, video_path TEXT,
+            note TEXT)""",
+        "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
+        "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
+        "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
+                                              for c in _REP_COLUMNS) + ")",
+        "CREATE INDEX reps_session ON reps(session_id)",
+        "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+        + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in FRAME_COLUMNS)
+        + ", PRIMARY KEY (session_id, frame))",
+        """CREATE TABLE landmark_chunks (
+            session_id INTEGER NOT NULL REFERENCES sessions(id), first_frame INTEGER NOT NULL,
+            n INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (session_id, first_frame))""",
+    ],
+}
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    if override:
+        return Path(override)
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    import platformdirs
+    return Path(platformdirs.user_data_dir("facetrack", appauthor=False))
+
+
+def clean_name(name: str) -> str:
+    """A patient name as stored: printable, trimmed, bounded.  Never used as a path."""
+    if not isinstance(name, str):
+        raise FacetrackError("patient name must be text")
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not cleaned:
+        raise FacetrackError("patient name is empty (after removing control characters)")
+    if len(cleaned) > MAX_NAME_CHARS:
+        raise FacetrackError(f"patient name is {len(cleaned)} characters long; at most {MAX_NAME_CHARS}")
+    return cleaned
+
+
+@dataclass
+class LandmarkBuffer:
+    """Landmarks of the frames since the last commit, quantised to 1/16 px."""
+
+    first_frame: int | None = None
+    rows: list | None = None
+
+    def add(self, frame: int, xyz_px: np.ndarray | None, transform: np.ndarray | None, t_s: float) -> None:
+        if self.rows is None:
+            self.rows, self.first_frame = [], frame
+        self.rows.append((frame, t_s, xyz_px, transform))
+
+
+def pack_landmarks(rows, width: int, height: int) -> bytes:
+    """frames -> zlib(npz-like raw arrays): t (float64), found (u1), xyz (int32 1/16 px), matrix."""
+    n = len(rows)
+    t = np.array([r[1] for r in rows], np.float64)
+    frame = np.array([r[0] for r in rows], np.int64)
+    found = np.array([r[2] is not None for r in rows], np.uint8)
+    xyz = np.zeros((n, 478, 3), np.int32)
+    mat = np.zeros((n, 16), np.float32)
+    for i, (_, _, p, m) in enumerate(rows):
+        if p is not None:
+            xyz[i] = np.round(np.asarray(p, np.float64) * 16).astype(np.int32)
+            mat[i] = np.asarray(m, np.float32).ravel()
+    payload = b"".join(a.tobytes() for a in (frame, t, found, xyz, mat))
+    return zlib.compress(np.array([n], np.int64).tobytes() + payload, 6)
+
+
+def unpack_landmarks(blob: bytes) -> dict[str, np.ndarray]:
+    raw = zlib.decompress(blob)
+    n = int(np.frombuffer(raw[:8], np.int64)[0])
+    off = 8
+    out = {}
+    for name, dtype, shape in (("frame", np.int64, (n,)), ("t_s", np.float64, (n,)), ("found", np.uint8, (n,)),
+                               ("xyz_px", np.int32, (n, 478, 3)), ("matrix", np.float32, (n, 4, 4))):
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        out[name] = np.frombuffer(raw[off:off + size], dtype).reshape(shape)
+        off += size
+    out["xyz_px"] = out["xyz_px"].astype(np.float64) / 16
+    out["found"] = out["found"].astype(bool)
+    return out
+
+
+class Store:
+    def __init__(self, directory: str | os.PathLike | None = None, readonly: bool = False):
+        self.dir = data_dir(directory)
+        self.path = self.dir / DB_NAME
+        if readonly and not self.path.exists():
+            raise FacetrackError(f"no facetrack database in {self.dir} yet: record a session, import or run the demo first")
+        self._make_private_dir()
+        old_umask = os.umask(0o077)  # the database, its WAL and SHM files: owner only
+        try:
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._check_readable()
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from None
+        finally:
+            os.umask(old_umask)
+
+    def _make_private_dir(self) -> None:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise FacetrackError(f"cannot create the data directory {self.dir}: {exc.strerror}") from None
+        if not os.access(self.dir, os.W_OK):
+            raise FacetrackError(f"the data directory {self.dir} is not writable")
+
+    def _explain(self, exc: Exception) -> FacetrackError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return FacetrackError(f"the database {self.path} is locked by another facetrack (waited "
+                                  f"{BUSY_TIMEOUT_S:.0f} s); try again when it has finished", EXIT_DATA)
+        if "full" in text or "disk I/O" in text:
+            return FacetrackError("the disk is full: the session stopped; everything up to the last "
+                                  "finished repetition is saved", EXIT_DATA)
+        return FacetrackError(f"the database {self.path} cannot be used ({text}); it was left untouched: "
+                              "restore it from a backup or move it away to start a new one", EXIT_DATA)
+
+    def _check_readable(self) -> None:
+        self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    def _version(self) -> int:
+        has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise FacetrackError(f"{self.path} is an SQLite database but not facetrack's; left untouched", EXIT_DATA)
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise FacetrackError(f"the database {self.path} was written by a newer facetrack (schema "
+                                     f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade facetrack",
+                                     EXIT_DATA)
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[v]:
+                    self.db.execute(statement)
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(v),))
+
+    @contextmanager
+    def transaction(self):
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._explain(exc) from None
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._rollback()
+            raise self._explain(exc) from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.DatabaseError:
+            pass  # SQLite already rolled back (e.g. after a full disk)
+
+    # -- patients -------------------------------------------------------------------
+    def patient_id(self, name: str, create: bool = True, affected: str | None = None) -> int:
+        name = clean_name(name)
+        row = self.db.execute("SELECT id FROM patients WHERE name = ?", (name,)).fetchone()
+        if row:
+            if affected:
+                with self.transaction():
+                    self.db.execute("UPDATE patients SET affected_side = ? WHERE id = ?", (affected, row[0]))
+            return row[0]
+        if not create:
+            raise FacetrackError(f"no patient named {name!r} in {self.path}")
+        with self.transaction():
+            cur = self.db.execute("INSERT INTO patients (code, name, affected_side, created_at) VALUES (?, ?, ?, ?)",
+                                  (f"P-{secrets.token_hex(4)}", name, affected, now_iso()))
+            return cur.lastrowid
+
+    def patients(self) -> list[tuple]:
+        return self.db.execute("SELECT id, code, name, affected_side FROM patients ORDER BY name").fetchall()
+
+    # -- sessions -------------------------------------------------------------------
+    def start_session(self, patient_id: int, kind: str, routine: str, model_sha256: str,
+                      settings: dict, source: str, started_at: str | None = None) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO sessions (patient_id, started_at, kind, routine, software_version, model_sha256, "
+                "settings, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (patient_id, started_at or now_iso(), kind, routine, __version__, model_sha256,
+                 json.dumps(settings, sort_keys=True), source))
+            return cur.lastrowid
+
+    def set_neutral(self, session_id: int, neutral) -> None:
+        from facetrack.face.measures import eye_aperture
+        rest = neutral.resting_asymmetry_mm()
+        fissure = {s: float(eye_aperture(neutral.xyz, s)) * neutral.mm_per_unit for s in ("left", "right")}
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sessions SET mm_per_unit=?, iod_mm=?, scale_source=?, rest_brow_diff_mm=?, "
+                "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=?, "
+                "neutral_xyz=? WHERE id=?",
+                (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, rest["brow_height_diff_mm"],
+                 rest["palpebral_fissure_diff_mm"], rest["mouth_corner_height_diff_mm"], fissure["left"],
+                 fissure["right"], np.asarray(neutral.xyz, np.float64).tobytes(), session_id))
+
+    def commit_rep(self, session_id: int, step: int, rep_row: list | None, frames: list[tuple],
+                   landmarks: LandmarkBuffer | None, resolution_wh: tuple[int, int]) -> None:
+        """One transaction: the repetition's row, its frames and their landmarks."""
+        with self.transaction():
+            if rep_row is not None:
+                cols = ", ".join(f'"{c}"' for c in _REP_COLUMNS)
+                self.db.execute(f"INSERT INTO reps (session_id, step, {cols}) VALUES (?, ?, "
+                                f"{', '.join('?' * len(_REP_COLUMNS))})", (session_id, step, *rep_row))
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO frames (session_id, {', '.join(FRAME_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' * len(FRAME_COLUMNS))})", [(session_id, *f) for f in frames])
+            if landmarks is not None and landmarks.rows:
+                self.db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?)",
+                                (session_id, landmarks.first_frame, len(landmarks.rows), *resolution_wh,
+                                 pack_landmarks(landmarks.rows, *resolution_wh)))
+
+    def end_session(self, session_id: int, status: str, video_path: str | None = None) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE sessions SET ended_at = ?, status = ?, video_path = ? WHERE id = ?",
+                            (now_iso(), status, video_path, session_id))
+
+    def sessions(self, patient: str | None = None) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            q = ("SELECT s.*, p.name AS patient, p.code AS patient_code, p.affected_side, "
+                 "(SELECT count(*) FROM reps r WHERE r.session_id = s.id) AS n_reps, "
+                 "(SELECT count(DISTINCT movement) FROM reps r WHERE r.session_id = s.id) AS n_movements "
+                 "FROM sessions s JOIN patients p ON p.id = s.patient_id")
+            if patient is not None:
+                return self.db.execute(q + " WHERE p.name = ? ORDER BY s.started_at, s.id", (clean_name(patient),)).fetchall()
+            return self.db.execute(q + " ORDER BY p.name, s.started_at, s.id").fetchall()
+        finally:
+            self.db.row_factory = None
+
+    def reps(self, session_id: int) -> list[dict]:
+        cur = self.db.execute(f"SELECT step, {', '.join(repr(c).replace(chr(39), chr(34)) for c in _REP_COLUMNS)} "
+                              "FROM reps WHERE session_id = ? ORDER BY id", (session_id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def frames(self, session_id: int) -> list[dict]:
+        cur = self.db.execute(f"SELECT {', '.join(FRAME_COLUMNS)} FROM frames WHERE session_id = ? ORDER BY frame",
+                              (session_id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def landmarks(self, session_id: int) -> dict[str, np.ndarray] | None:
+        rows = self.db.execute("SELECT data, width, height FROM landmark_chunks WHERE session_id = ? "
+                               "ORDER BY first_frame", (session_id,)).fetchall()
+        if not rows:
+            return None
+        parts = [unpack_landmarks(r[0]) for r in rows]
+        out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        out["resolution_wh"] = np.array([rows[0][1], rows[0][2]])
+        return out
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -37,7 +37,7 @@ def cases(movements, ratios):
 def run_case(case, workdir: Path) -> dict:
     from calibration.synth import load_base_face, make_video
     from facetrack.analysis.meter import results_from_series
-    from facetrack.cli.analyze import run_analysis
+    from facetrack.analysis.offline import run_analysis
 
     video = workdir / f"{case.name}.mp4"
     truth_file = video.with_suffix(".json")

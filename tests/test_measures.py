@@ -8,10 +8,10 @@ import pytest
 
 from conftest import DATA, run_cli, synth_case
 from facetrack.face import landmarks as L
-from facetrack.cli.analyze import run_analysis
+from facetrack.analysis.offline import run_analysis
 from facetrack.errors import FacetrackError
 from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS, get_movement
-from facetrack.reporting.rep_table import REP_SCHEMA
+from facetrack.tables import REP_SCHEMA
 from facetrack.analysis.reps import symmetry
 from facetrack.live.routine import parse_routine
 

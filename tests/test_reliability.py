@@ -119,7 +119,7 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     turned > 8 deg from neutral are not measured, and a movement seen while the head turned
     is left out with its reason.  (Before: 4-5 false one-sided repetitions here.)"""
     from facetrack.analysis.meter import HEAD_MOVED_DEG
-    from facetrack.cli.analyze import run_analysis
+    from facetrack.analysis.offline import run_analysis
     a, _, _ = run_analysis(str(turning_head), movement)
     assert a.reps == []
     pose = a.series.pose_deg
@@ -150,7 +150,7 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
     """A skin-coloured hand-sized patch over half the face after the rest: frames are flagged
     occluded and left out, nothing crashes, and the measure is not corrupted."""
     from calibration.synth import add_noise
-    from facetrack.cli.analyze import run_analysis
+    from facetrack.analysis.offline import run_analysis
     img = base_face.image
     x0, y0 = base_face.xy[:, 0].min(), base_face.xy[:, 1].min()
     x1, y1 = base_face.xy[:, 0].max(), base_face.xy[:, 1].max()
@@ -362,15 +362,20 @@ def test_kill9_at_random_points(tmp_path, base_face):
 
 
 def test_forget_deletes_everything_about_a_patient(tmp_path):
+    from facetrack.tables import FrameRecord
     data = tmp_path / "d"
     with Store(data) as store:
         for name in ("Keep", "Gone"):
             pid = store.patient_id(name)
             sid = store.start_session(pid, "exercise", "r", "x", {}, "s")
-            store.commit_rep(sid, 0, None, [(1, 0.0, 0, "frown", "move", 1, 0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)], None, (1, 1))
+            store.commit_rep(sid, 0, None, [FrameRecord(0, 1, 0.0, "frown", "move", True, 0, *[1.0] * 6)], None, (1, 1))
+            video = tmp_path / f"{name}.mp4"  # a session recorded with --record-video
+            video.write_bytes(b"video")
+            store.end_session(sid, "complete", str(video))
     one_line_error(run_cli("forget", "--patient", "Gone", "--data-dir", data), 2)  # no tty: must confirm
     result = run_cli("forget", "--patient", "Gone", "--yes", "--data-dir", data)
-    assert result.returncode == 0 and "1 sessions" in result.stdout
+    assert result.returncode == 0 and "1 sessions" in result.stdout and "1 video files removed" in result.stdout
+    assert not (tmp_path / "Gone.mp4").exists() and (tmp_path / "Keep.mp4").exists()
     con = sqlite3.connect(data / "facetrack.sqlite")
     assert [r[0] for r in con.execute("SELECT name FROM patients")] == ["Keep"]
     assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == 1

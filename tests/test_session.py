@@ -194,10 +194,11 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
 
 
 def test_keys_skip_redo_quit(tmp_path, session_video):
-    from facetrack.face.pipeline import Tracker
-    from facetrack.storage.recorder import Recorder
-    from facetrack.live.session import ExerciseSession
     from facetrack.capture.source import FrameSource
+    from facetrack.face.pipeline import Tracker
+    from facetrack.live.runner import run_session
+    from facetrack.live.session import ExerciseSession
+    from facetrack.storage.recorder import Recorder
     from facetrack.storage.store import Store
 
     video, _ = session_video
@@ -205,27 +206,27 @@ def test_keys_skip_redo_quit(tmp_path, session_video):
     store = Store(tmp_path / "data")
     pid = store.patient_id("Keys Test")
     rec = Recorder(store, pid, routine.name, "x", {}, "test")
-    session = ExerciseSession(routine, rec, mirrored=True, max_calibration_tries=3)
-    pressed = set()
+    session = ExerciseSession(routine, mirrored=True, max_calibration_tries=3)
+
+    class Patient:
+        """Presses keys as a patient would, at given moments of the routine (a sink, like the window)."""
+
+        pressed: set = set()
+
+        def on_frame(self, out):
+            for key, step, phase in (("r", 1, "instruct"), ("n", 2, "move"), ("q", 4, None)):
+                if key not in self.pressed and session.step_index == step and phase in (None, session.phase):
+                    self.pressed.add(key)
+                    return key  # r: redo the second movement before it started; n: skip the third
+            return None
+
     with Tracker() as tracker:
-        for frame in FrameSource(str(video)):
-            session.step(tracker.process(frame))
-            if session.step_index == 1 and session.phase == "instruct" and "r" not in pressed:
-                session.key("r")  # redo the second movement before it started: nothing lost
-                pressed.add("r")
-            if session.step_index == 2 and session.phase == "move" and "n" not in pressed:
-                session.key("n")  # skip the third movement
-                pressed.add("n")
-            if session.step_index == 4 and "q" not in pressed:
-                session.key("q")
-                pressed.add("q")
-            if session.done:
-                break
-    assert session.done and session.ended_by_user
+        end = run_session(FrameSource(str(video)), tracker, session, [rec, Patient()])
+    assert session.done and session.ended_by_user and not end.complete
     reps = store.reps(rec.session_id)
     movements = [r["movement"] for r in reps]
     assert movements[:2] == list(MOVEMENT_IDS[:2]) and MOVEMENT_IDS[2] not in movements
-    status = store.db.execute("SELECT status FROM sessions").fetchone()[0]
+    (status,) = {s["status"] for s in store.sessions()}
     assert status == "incomplete"  # ended early, what was done is kept
     store.close()
 

@@ -21,7 +21,7 @@ from facetrack.face.skin import OFFLINE_IOD_PX, SkinFlow
 from facetrack.face.landmarks import REGIONS, SIDES
 from facetrack.face.movements import REGION_SIGNALS, Movement
 from facetrack.face.pipeline import Tracked
-from facetrack.face.quality import OCCLUDED_FRACTION
+from facetrack.face.quality import OCCLUDED_FRACTION, lighting
 
 REST_S = 1.0
 MIN_NEUTRAL_FRAMES = 5
@@ -148,6 +148,17 @@ class MovementMeter:
         if fxyz is not None:
             value += w * float(fn(fxyz, self.neutral.flow.ref_xyz, side))
         return value
+
+
+def frame_flags(t: Tracked, values: FrameValues | None = None) -> dict[str, bool]:
+    """Every quality flag of one frame (facetrack.tables.FLAG_NAMES), for the live session and
+    for imports alike: the landmarks' own flags, the picture's lighting, and what the movement
+    meter found (a covered face, a head moved from its neutral pose)."""
+    flags = dict(t.flags)
+    flags.update(lighting(t.frame.image_bgr, t.face))
+    flags["occluded"] = bool(values is not None and values.occluded)
+    flags["head_moved"] = bool(values is not None and values.head_moved)
+    return flags
 
 
 @dataclass

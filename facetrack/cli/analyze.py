@@ -5,60 +5,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from facetrack.face import landmarks as L
-from facetrack.analysis.meter import Analysis, analyze_tracked
-from facetrack.errors import EXIT_FAILURE, FacetrackError
-from facetrack.face.movements import get_movement
-from facetrack.live.overlay import OverlayState, annotate
-from facetrack.face.pipeline import Tracker
-from facetrack.reporting.rep_table import REP_SCHEMA, rep_row
-from facetrack.schema import CsvWriter
+from facetrack.analysis.meter import Analysis
+from facetrack.analysis.offline import run_analysis
+from facetrack.analysis.rows import rep_row
 from facetrack.capture.source import FrameSource
-
-
-def measured_points(movement) -> list[int]:
-    """The landmarks a movement's measure looks at (drawn small on the overlay)."""
-    pts: set[int] = set()
-    for side in L.SIDES:
-        g = L.BY_SIDE[side]
-        region_points = {
-            "brow": g.brow + (g.eye_inner, g.eye_outer),
-            "eye": tuple(p for pair in g.lid_pairs for p in pair),
-            "nose": g.alar + g.alar_base,
-            "mouth": g.mouth_corner + g.upper_lip + g.lower_lip,
-        }
-        for r in movement.regions:
-            pts.update(region_points[r])
-    return sorted(pts)
-
-
-def run_analysis(video: str, movement_id: str, affected: str | None = None, mirrored: bool = False,
-                 model=None, rest_s: float = 1.0, keep_points: bool = False,
-                 recorded: list | None = None) -> tuple[Analysis, list, FrameSource]:
-    """Analyse one movement video.  ``recorded``, if given, receives per frame the tuple the
-    database keeps (frame, t_s, values, flags, xyz_px or None, transform or None)."""
-    movement = get_movement(movement_id)
-    source = FrameSource(video, mirrored=mirrored)
-    points: list = []
-    idx = measured_points(movement)
-
-    def on_frame(t, v, meter):
-        if keep_points:
-            points.append(t.face.xy[idx].copy() if t.face.face_found else None)
-        if recorded is not None:
-            found = t.face.face_found
-            recorded.append((t.frame.index, t.frame.timestamp_s, v, t.flags,
-                             t.face.xyz_px.copy() if found else None, t.face.transform.copy() if found else None,
-                             t.frame.resolution_wh))
-
-    with Tracker(model) as tracker:
-        analysis = analyze_tracked(tracker.run(source, progress=True), movement, affected, rest_s, on_frame)
-    if source.problem:
-        raise FacetrackError(source.problem)
-    return analysis, points, source
+from facetrack.capture.video import VideoFile
+from facetrack.errors import EXIT_FAILURE, FacetrackError
+from facetrack.face import landmarks as L
+from facetrack.live.overlay import OverlayState, annotate
+from facetrack.reporting.csvfile import CsvWriter
+from facetrack.tables import REP_SCHEMA
 
 
 def summary_lines(a: Analysis) -> list[str]:
@@ -84,9 +42,10 @@ def summary_lines(a: Analysis) -> list[str]:
 def write_overlay(a: Analysis, video: str, mirrored: bool, points: list, out: Path) -> Path:
     """Replays the video with the analysis drawn on it (second decode pass, no landmarking)."""
     peak = max([max(r.amplitude.values()) for r in a.reps] or [1e-9])
-    writer = None
+    source = FrameSource(video, mirrored=mirrored)
+    writer = VideoFile(out, fps=source.fps)  # the video's own rate: it plays at the real speed
     try:
-        for i, frame in enumerate(FrameSource(video, mirrored=mirrored)):
+        for i, frame in enumerate(source):
             if i >= len(a.series.t):
                 break
             t = a.series.t[i]
@@ -104,16 +63,9 @@ def write_overlay(a: Analysis, video: str, mirrored: bool, points: list, out: Pa
                                        f"weaker {done[-1].symmetry.weaker_side}")
             if not a.series.usable[i]:
                 state.warnings.append("frame not usable (face lost, turned or cut off)")
-            img = annotate(frame.image_bgr, state)
-            if writer is None:
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30.0,
-                                         (img.shape[1], img.shape[0]))
-                if not writer.isOpened():
-                    raise FacetrackError(f"cannot write the overlay video {out}")
-            writer.write(img)
+            writer.write(annotate(frame.image_bgr, state), frame.timestamp_s)
     finally:
-        if writer is not None:
-            writer.release()
+        writer.close()
     return out
 
 

@@ -12,18 +12,9 @@ from facetrack.storage.store import Store, clean_name
 def forget_cmd(args) -> int:
     name = clean_name(args.patient)
     with Store(args.data_dir, readonly=True) as store:
-        row = store.db.execute("SELECT id FROM patients WHERE name = ?", (name,)).fetchone()
-        if not row:
-            raise FacetrackError(f"no patient named {name!r}")
-        pid = row[0]
-        sessions = [r[0] for r in store.db.execute("SELECT id FROM sessions WHERE patient_id = ?", (pid,))]
-        videos = [r[0] for r in store.db.execute(
-            "SELECT video_path FROM sessions WHERE patient_id = ? AND video_path IS NOT NULL", (pid,))]
-        marks = ",".join("?" * len(sessions))
-        counts = {t: store.db.execute(f"SELECT count(*) FROM {t} WHERE session_id IN ({marks})", sessions).fetchone()[0]
-                  for t in ("reps", "frames", "landmark_chunks")} if sessions else {}
-        summary = (f"{name}: {len(sessions)} sessions, {counts.get('reps', 0)} repetitions, "
-                   f"{counts.get('frames', 0)} frames of measures and landmarks, {len(videos)} recorded videos")
+        found = store.patient_footprint(name)
+        summary = (f"{name}: {len(found['sessions'])} sessions, {found['reps']} repetitions, "
+                   f"{found['frames']} frames of measures and landmarks, {len(found['videos'])} recorded videos")
         if not args.yes:
             if not sys.stdin.isatty():
                 raise FacetrackError(f"would delete {summary}; confirm with --yes")
@@ -31,18 +22,12 @@ def forget_cmd(args) -> int:
             if answer.strip() != name:
                 print("nothing deleted")
                 return 1
-        with store.transaction() as db:
-            for table in ("reps", "frames", "landmark_chunks"):
-                db.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", sessions)
-            db.execute("DELETE FROM sessions WHERE patient_id = ?", (pid,))
-            db.execute("DELETE FROM patients WHERE id = ?", (pid,))
-        store.db.execute("VACUUM")  # the deleted rows must not linger in free pages ...
-        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # ... nor in the write-ahead log
         removed = 0
-        for v in videos:
+        for v in found["videos"]:  # the videos first: a failure must not leave them unlisted
             p = Path(v)
             if p.is_file():
                 p.unlink()
                 removed += 1
+        store.delete_patient(found)
     print(f"deleted {summary} ({removed} video files removed)")
     return 0

@@ -6,14 +6,14 @@ import math
 from datetime import date, datetime, time as dtime
 from pathlib import Path
 
-from facetrack.cli.analyze import run_analysis
+from facetrack.analysis.offline import run_analysis
+from facetrack.analysis.rows import neutral_record, rep_record
 from facetrack.errors import FacetrackError
-from facetrack.face.landmarks import SIDES
 from facetrack.face.movements import MOVEMENT_IDS
-from facetrack.storage.recorder import flag_bits
-from facetrack.reporting.rep_table import rep_row
+from facetrack.storage.recorder import Recorder
 from facetrack.live.routine import load_routine
-from facetrack.storage.store import LandmarkBuffer, Store, clean_name
+from facetrack.storage.store import Store, clean_name
+from facetrack.tables import RepRecord
 
 
 def parse_date(text: str) -> str:
@@ -55,59 +55,45 @@ def plan(videos: list[str], movement: str | None, routine: str | None) -> list[t
 
 def import_videos(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], affected=None,
                   model=None, mirrored=False, quiet=False) -> int:
+    """Analyse each (video, movement) and keep it as one step of one imported session."""
     pid = store.patient_id(patient, affected=affected)
-    session_id = None
+    recorder = None
     done = 0
     failures = []
     for step, (video, movement) in enumerate(todo):
         recorded: list = []
         try:
-            a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded)
+            a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded, step=step)
         except FacetrackError as err:
             failures.append(f"{video.name}: {err}")
             continue
-        if session_id is None:
-            session_id = store.start_session(pid, "import", "import", _sha(model), {"affected": affected,
-                                             "videos": [str(p.name) for p, _ in todo]}, str(video.name), when)
-            store.set_neutral(session_id, a.neutral)
-        _store(store, session_id, step, a, recorded)
+        if recorder is None:
+            recorder = Recorder(store, pid, "import", _sha(model), {"affected": affected, "videos":
+                                [str(p.name) for p, _ in todo]}, str(video.name), kind="import", started_at=when)
+            recorder.store_record(neutral_record(a.neutral))
+        for record, landmarks in recorded:
+            recorder.frame(record, landmarks)
+        # the video's frames are committed with its first repetition (or alone, if it has none)
+        for r in a.reps:
+            recorder.store_record(RepRecord(step, rep_record(a.movement.id, a.neutral, r)))
+        recorder.flush()
         done += 1
         if not quiet:
             syms = [r.symmetry.symmetry_pct for r in a.reps]
             shown = ", ".join("--" if math.isnan(x) else f"{x:.0f}%" for x in syms)
             print(f"  {video.name}: {movement}, {len(a.reps)} repetitions, symmetry {shown or 'none found'}")
-    if session_id is not None:
-        store.end_session(session_id, "complete" if not failures else "incomplete")
+    if recorder is not None:
+        recorder.finish(complete=not failures)
     for f in failures:
         print(f"  skipped {f}")
-    if session_id is None:
+    if recorder is None:
         raise FacetrackError("no video could be imported: " + "; ".join(failures))
-    return session_id
+    return recorder.session_id
 
 
 def _sha(model) -> str:
     from facetrack.capture.model import load_model_bytes
     return load_model_bytes(model)[1]
-
-
-def _store(store: Store, session_id: int, step: int, a, recorded: list) -> None:
-    mm = a.neutral.mm_per_unit
-
-    def side_mm(d, s):
-        return d[s] * mm if math.isfinite(d[s]) else None
-    frames, lms = [], LandmarkBuffer()
-    for index, t_s, v, flags, xyz, matrix, wh in recorded:
-        frames.append((index, t_s, step, a.movement.id, "import", int(v.usable), flag_bits(flags),
-                       *(side_mm(v.fused, s) for s in SIDES), *(side_mm(v.mesh, s) for s in SIDES),
-                       *(side_mm(v.flow, s) for s in SIDES)))
-        lms.add(index + step * 1_000_000, xyz, matrix, t_s)
-    resolution = recorded[0][6] if recorded else (0, 0)
-    # frame numbers are per video; offset them per step so one session's frames stay unique
-    frames = [(f[0] + step * 1_000_000, *f[1:]) for f in frames]
-    rows = [rep_row(a.movement.id, a.neutral, r) for r in a.reps]
-    store.commit_rep(session_id, step, rows[0] if rows else None, frames, lms, resolution)
-    for row in rows[1:]:
-        store.commit_rep(session_id, step, row, [], None, resolution)
 
 
 def import_cmd(args) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 
 from facetrack.face import landmarks as L
 from facetrack.capture.landmarker import FaceFrame
+from facetrack.tables import FLAG_NAMES
 
 # Horizontal visible iris diameter of adults, 11.7 +/- 0.5 mm, as used by MediaPipe Iris
 # (Ablavatski et al. 2020, "Real-time Pupil Tracking from Monocular Video for Digital
@@ -28,7 +29,7 @@ IOD_MM_FALLBACK = 63.0
 MAX_TURN_DEG = 20.0
 MIN_IOD_PX = 40.0  # below this one pixel is over 1.5 mm: too coarse to measure movement
 
-QUALITY_FLAGS = ("no_face", "head_turned", "head_tilted", "too_small", "out_of_frame")
+QUALITY_FLAGS = FLAG_NAMES[:5]  # the flags the landmarks alone decide
 STABLE = np.array(L.STABLE)
 
 

@@ -1,8 +1,11 @@
 """The guided exercise session: a frame-driven state machine, free of any window or camera.
 
-``ExerciseSession.step(tracked)`` advances on each frame's own timestamp and returns the
-:class:`OverlayState` to draw; ``key(k)`` takes the user's keys.  The same object runs under
-a real window, headless from a video file, and in the tests.
+``ExerciseSession.step(tracked)`` advances on each frame's own timestamp and returns a
+:class:`SessionFrame`: the :class:`OverlayState` to draw and the frame's table records;
+``key(k)`` takes the user's keys.  What is to be kept (the neutral face, each finished
+repetition, a redo) is queued as records of :mod:`facetrack.tables` and collected with
+``take_stored()``.  The session knows nothing of storage, windows or cameras: the runner
+(:func:`facetrack.live.runner.run_session`) feeds it and hands its output to the sinks.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ import numpy as np
 from facetrack.face import landmarks as L, measures as M
 
 from facetrack.analysis import reps as R
-from facetrack.analysis.meter import MovementMeter, Neutral, RepResult, Series, build_neutral, synkinesis
+from facetrack.analysis.meter import (FrameValues, MovementMeter, Neutral, RepResult, Series, build_neutral,
+                                      frame_flags, synkinesis)
+from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
+from facetrack.capture.source import Frame
 from facetrack.face.skin import LIVE_IOD_PX, STABLE
 from facetrack.face.movements import REGION_SIGNALS, get_movement
-from facetrack.live.overlay import OverlayState
+from facetrack.live.overlay import OverlayState, annotate
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.live.routine import Routine
+from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
 
 CALIBRATION_S = 3.0
 INSTRUCT_S = 4.0
@@ -56,11 +63,33 @@ class StepResult:
         return float(np.median(vals)) if vals else math.nan
 
 
+@dataclass
+class SessionFrame:
+    """What one frame of the session gives the sinks."""
+
+    frame: Frame
+    overlay: OverlayState
+    record: FrameRecord | None       # None once the session is over (the summary screen)
+    landmarks: LandmarkRow | None
+    _image: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        """The overlay drawn on the frame, made once for every sink that shows or writes it."""
+        if self._image is None:
+            self._image = annotate(self.frame.image_bgr, self.overlay)
+        return self._image
+
+
 class ExerciseSession:
-    def __init__(self, routine: Routine, recorder=None, affected: str | None = None,
+    """The guided routine as a phase machine: calibrate, then per step instruct -> move/hold
+    -> rest for each repetition, then the summary.  Times come from the frames."""
+
+    def __init__(self, routine: Routine, affected: str | None = None,
                  mirrored: bool = True, history: dict | None = None, max_calibration_tries: int | None = None):
         self.routine = routine
-        self.recorder = recorder
+        self._stored: list = []
+        self.complete = False
         self.affected = affected
         self.mirrored = mirrored
         self.history = history or {}
@@ -100,25 +129,33 @@ class ExerciseSession:
             self._current_result().skipped = True
             self._next_step()
         elif k == "r" and self.phase in ("instruct", "move", "rest"):
-            if self.recorder:
-                self.recorder.mark_redone(self.step_index)
+            self._stored.append(RedoRecord(self.step_index))
             self._current_result().reps.clear()
             self._enter_step(self.step_index, redo=True)
 
-    def step(self, t: Tracked) -> OverlayState:
+    def step(self, t: Tracked) -> SessionFrame:
         self.now = t.frame.timestamp_s
         if self.phase_t0 is None:
             self.phase_t0 = self.now
-        flags = dict(t.flags)
-        flags.update(lighting(t.frame.image_bgr, t.face) if t.face.face_found else {})
         values = None
         if self.meter is not None and not self.paused and self.phase in ("move", "rest", "instruct"):
-            values = self._measure(t, flags)
-        if self.recorder and self.phase != "summary" and not self.done:
-            self.recorder.frame(t, self, values, flags)
+            values = self._measure(t)
+        flags = frame_flags(t, values)
+        record = lms = None
+        if self.phase != "summary" and not self.done:
+            step = self.step_index if self.meter is not None else -1
+            mm = self.neutral.mm_per_unit if self.neutral is not None else math.nan
+            record = frame_record(step, self.meter.movement.id if self.meter else None, self.phase, t, values,
+                                  flags, mm)
+            lms = landmark_row(step, t)
         if not self.paused and not self.done:
             self._advance(t, flags, values)
-        return self._view(t, flags, values)
+        return SessionFrame(t.frame, self._view(t, flags, values), record, lms)
+
+    def take_stored(self) -> list:
+        """What is to be kept since the last call: NeutralRecord, RepRecord, RedoRecord."""
+        out, self._stored = self._stored, []
+        return out
 
     @property
     def elapsed(self) -> float:
@@ -155,8 +192,7 @@ class ExerciseSession:
         problem = self._calibration_problem()
         if problem is None:
             self.neutral = build_neutral(self.calib, with_flow=True, flow_iod_px=LIVE_IOD_PX)
-            if self.recorder:
-                self.recorder.neutral(self.neutral)
+            self._stored.append(neutral_record(self.neutral))
             self.calib = []
             self._enter_step(0, after=CALIBRATION_S)
             return
@@ -210,8 +246,7 @@ class ExerciseSession:
         self.rep_index += 1
         rep = self._rep_result(self.rep_index)
         self._current_result().reps.append(rep)
-        if self.recorder:
-            self.recorder.rep(self.step_index, self.meter, rep)
+        self._stored.append(RepRecord(self.step_index, rep_record(self.meter.movement.id, self.neutral, rep)))
         self._window = []
         if self.rep_index >= self._step().reps:
             self._enter_step(self.step_index + 1, after=after)
@@ -222,8 +257,7 @@ class ExerciseSession:
         if self.phase == "summary" or self.done:
             self.done = True
             return
-        if self.recorder:
-            self.recorder.finish(complete and not self.ended_by_user)
+        self.complete = complete and not self.ended_by_user and self.failure is None
         if self.results and not self.failure:
             self._set_phase("summary")
             if self.ended_by_user:
@@ -232,12 +266,8 @@ class ExerciseSession:
             self.done = True
 
     # -- measuring ------------------------------------------------------------------
-    def _measure(self, t: Tracked, flags):
+    def _measure(self, t: Tracked) -> FrameValues:
         v = self.meter.measure(t)
-        if v.occluded:
-            flags["occluded"] = True
-        if v.head_moved:
-            flags["head_moved"] = True
         if not v.usable:
             return v
         for s in L.SIDES:

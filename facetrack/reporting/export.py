@@ -15,9 +15,9 @@ import numpy as np
 
 from facetrack.errors import FacetrackError
 from facetrack.storage.history import COUNTED
-from facetrack.reporting.rep_table import REP_SCHEMA
-from facetrack.schema import Column, CsvWriter, Schema
-from facetrack.storage.store import FRAME_COLUMNS, Store, clean_name
+from facetrack.reporting.csvfile import CsvWriter
+from facetrack.storage.store import Store, clean_name
+from facetrack.tables import FRAME_COLUMNS, FRAME_SCHEMA, REP_SCHEMA, Column, Schema, flag_names
 
 COMMON = Schema((
     Column("patient", "text", "patient name, or the patient's stable code when pseudonymised"),
@@ -57,21 +57,9 @@ MOVEMENT_SCHEMA = COMMON + Schema((
 
 REPS_SCHEMA = COMMON + REP_SCHEMA
 
-_FRAME_META = {
-    "frame": ("index", "frame number (imports: video step * 1e6 + frame)"),
-    "t_s": ("s", "time from the start of the session (imports: of the video)"),
-    "step": ("index", "routine step, -1 before the first movement"),
-    "movement": ("id", "movement being exercised"),
-    "phase": ("text", "calibrate, instruct, move, rest (live) or import"),
-    "usable": ("0/1", "1 when the face was found, frontal, whole and uncovered"),
-    "flags": ("bits", "quality flags: 1 no face, 2 turned, 4 tilted, 8 too small, 16 out of frame, "
-                      "32 too dark, 64 overexposed, 128 occluded, 256 head moved from its neutral pose"),
-    "left_mm": ("mm", "left change from neutral in the correct direction (fused, as shown live)"),
-    "right_mm": ("mm", "right change from neutral in the correct direction (fused)"),
-    "left_mesh_mm": ("mm", "left, face mesh alone"), "right_mesh_mm": ("mm", "right, face mesh alone"),
-    "left_flow_mm": ("mm", "left, skin optical flow alone"), "right_flow_mm": ("mm", "right, skin optical flow alone"),
-}
-FRAMES_SCHEMA = COMMON + Schema(tuple(Column(c, *_FRAME_META[c]) for c in FRAME_COLUMNS))
+FRAMES_SCHEMA = COMMON + FRAME_SCHEMA + Schema((
+    Column("flag_names", "text", "the quality flags set, by name, separated by '|' (empty: none)"),
+))
 
 LEVELS = {"sessions": SESSION_SCHEMA, "movements": MOVEMENT_SCHEMA, "reps": REPS_SCHEMA, "frames": FRAMES_SCHEMA}
 
@@ -133,7 +121,7 @@ def rows_for(level: str, store: Store, s, pseudonymise: bool):
             yield common + [r[c] for c in REP_SCHEMA.names]
     else:
         for f in store.frames(s["id"]):
-            yield common + [f[c] for c in FRAME_COLUMNS]
+            yield common + [f[c] for c in FRAME_COLUMNS] + ["|".join(flag_names(int(f["flags"] or 0)))]
 
 
 def export(store: Store, level: str, out: Path, patient=None, day_from=None, day_to=None,

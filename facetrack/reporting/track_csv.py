@@ -10,7 +10,8 @@ from facetrack.face.geometry import IRIS_DIAMETER_MM, QUALITY_FLAGS
 from facetrack.capture.landmarker import BLENDSHAPE_NAMES
 from facetrack.face.landmarks import N_LANDMARKS
 from facetrack.face.pipeline import Tracked
-from facetrack.schema import Column, CsvWriter, Schema
+from facetrack.reporting.csvfile import CsvWriter
+from facetrack.tables import Column, Schema
 
 _HEAD = (
     Column("frame", "index", "frame number in the source, from 0"),

@@ -13,21 +13,15 @@ COUNTED = ("movement", "no movement")  # "redone" repetitions are kept but not c
 
 def session_symmetry(store: Store, session_id: int) -> dict[str, float]:
     """Median symmetry % per movement in one session (NaN where no rep moved)."""
-    rows = store.db.execute(
-        "SELECT movement, symmetry_pct FROM reps WHERE session_id = ? AND status IN (?, ?)",
-        (session_id, *COUNTED)).fetchall()
     out: dict[str, list] = {}
-    for movement, sym in rows:
-        out.setdefault(movement, []).append(math.nan if sym is None else sym)
+    for r in store.reps(session_id, COUNTED):
+        out.setdefault(r["movement"], []).append(math.nan if r["symmetry_pct"] is None else r["symmetry_pct"])
     return {m: (float(np.nanmedian(v)) if not all(map(math.isnan, v)) else math.nan) for m, v in out.items()}
 
 
 def previous_and_first(store: Store, patient_id: int, before_session: int | None = None) -> dict[str, tuple]:
     """movement -> (symmetry of the latest earlier session, of the first session) with that movement."""
-    q = "SELECT id FROM sessions WHERE patient_id = ?" + (" AND id < ?" if before_session else "") + \
-        " ORDER BY started_at, id"
-    ids = [r[0] for r in store.db.execute(q, (patient_id, before_session) if before_session else (patient_id,))]
-    per = [session_symmetry(store, i) for i in ids]
+    per = [session_symmetry(store, i) for i in store.session_ids(patient_id, before_session)]
     out = {}
     for m in {m for p in per for m in p}:
         vals = [p[m] for p in per if m in p]

@@ -19,26 +19,28 @@ from facetrack.face.movements import get_movement
 from facetrack.storage.store import Store
 
 
-def mesh_measures(store: Store, session_id: int) -> dict[int, dict[str, float]]:
-    """frame -> {side: mesh change in mm} for every usable frame of a movement."""
-    row = store.db.execute("SELECT neutral_xyz, mm_per_unit FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is None or row[0] is None:
-        return {}
-    neutral = np.frombuffer(row[0], np.float64).reshape(478, 3)
-    mm = row[1]
+def mesh_measures(store: Store, session_id: int) -> dict[tuple[int, int], dict[str, float]]:
+    """(step, frame) -> {side: mesh change in mm} for every usable frame of a movement."""
+    stored = store.neutral_xyz(session_id)
     lms = store.landmarks(session_id)
-    frames = {f["frame"]: f for f in store.frames(session_id)}
+    if stored is None or lms is None:  # killed before calibration or before the first commit
+        return {}
+    neutral, mm = stored
+    frames = {(f["step"], f["frame"]): f for f in store.frames(session_id)}
     out = {}
-    wh = tuple(int(v) for v in lms["resolution_wh"])
-    for k, index in enumerate(lms["frame"]):
-        f = frames.get(int(index))
+    wh = (int(lms["resolution_wh"][0]), int(lms["resolution_wh"][1]))
+    for k, (step, index) in enumerate(zip(lms["step"], lms["frame"])):
+        key = (int(step), int(index))
+        f = frames.get(key)
         if f is None or not f["movement"] or not f["usable"] or not lms["found"][k]:
             continue
         face = FaceFrame(int(index), float(lms["t_s"][k]), wh, True, 1, lms["xyz_px"][k].astype(np.float32),
                          transform=lms["matrix"][k])
         norm = geometry.normalise(face)
+        if norm is None:
+            continue
         mv = get_movement(f["movement"])
-        out[int(index)] = {s: float(mv.change(norm.xyz, neutral, s)) * mm for s in SIDES}
+        out[key] = {s: float(mv.change(norm.xyz, neutral, s)) * mm for s in SIDES}
     return out
 
 
@@ -47,9 +49,10 @@ def max_difference_mm(store: Store, session_id: int) -> float:
     twin = mesh_measures(store, session_id)
     worst = 0.0
     for f in store.frames(session_id):
-        if f["frame"] in twin:
+        key = (f["step"], f["frame"])
+        if key in twin:
             for s in SIDES:
                 live = f[f"{s}_mesh_mm"]
                 if live is not None and math.isfinite(live):
-                    worst = max(worst, abs(live - twin[f["frame"]][s]))
+                    worst = max(worst, abs(live - twin[key][s]))
     return worst

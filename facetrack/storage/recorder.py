@@ -1,72 +1,82 @@
 """Writes a running session into the store: frames and landmarks buffered, committed with
-each finished repetition (so a crash loses at most the repetition in progress)."""
+each finished repetition (so a crash loses at most the repetition in progress).
+
+The recorder knows the records of :mod:`facetrack.tables` only, never the session or the
+analysis that made them: the live runner feeds it as a sink (``on_frame``, ``on_stored``,
+``on_close``), ``facetrack import`` calls the same methods directly.
+"""
 
 from __future__ import annotations
 
-import math
+import os
+from pathlib import Path
 
-from facetrack.face.geometry import QUALITY_FLAGS
-from facetrack.face.landmarks import SIDES
-from facetrack.reporting.rep_table import rep_row
 from facetrack.storage.store import LandmarkBuffer, Store
+from facetrack.tables import FrameRecord, LandmarkRow, NeutralRecord, RedoRecord, RepRecord
 
 FLUSH_FRAMES = 300  # outside repetitions (calibration, instructions) flush every ~10 s
-FLAG_BITS = {name: 1 << i for i, name in enumerate(QUALITY_FLAGS + ("too_dark", "overexposed", "occluded", "head_moved"))}
-
-
-def flag_bits(flags: dict[str, bool]) -> int:
-    return sum(bit for name, bit in FLAG_BITS.items() if flags.get(name))
+IDLE_PHASES = ("calibrate", "instruct")
 
 
 class Recorder:
     def __init__(self, store: Store, patient_id: int, routine: str, model_sha256: str, settings: dict,
-                 source: str, kind: str = "exercise", started_at: str | None = None):
+                 source: str, kind: str = "exercise", started_at: str | None = None,
+                 video_path: str | os.PathLike | None = None):
         self.store = store
         self.session_id = store.start_session(patient_id, kind, routine, model_sha256, settings, source, started_at)
-        self._frames: list[tuple] = []
+        # stored absolute, so that ``forget`` finds the video whatever folder it runs in
+        self.video_path = str(Path(video_path).resolve()) if video_path is not None else None
+        self._frames: list[FrameRecord] = []
         self._landmarks = LandmarkBuffer()
         self._resolution = (0, 0)
-        self._mm = math.nan
         self.finished = False
 
-    def neutral(self, neutral) -> None:
-        self._mm = neutral.mm_per_unit
-        self.store.set_neutral(self.session_id, neutral)
+    # -- the records ----------------------------------------------------------------
+    def frame(self, record: FrameRecord, landmarks: LandmarkRow | None) -> None:
+        self._frames.append(record)
+        if landmarks is not None:
+            self._resolution = landmarks.resolution_wh
+            self._landmarks.add(landmarks.step, landmarks.frame, landmarks.xyz_px, landmarks.transform,
+                                landmarks.t_s)
+        if len(self._frames) >= FLUSH_FRAMES and record.phase in IDLE_PHASES:
+            self._commit(None)
 
-    def frame(self, t, session, values, flags) -> None:
-        mm = self._mm
+    def store_record(self, item: NeutralRecord | RepRecord | RedoRecord) -> None:
+        if isinstance(item, NeutralRecord):
+            self.store.set_neutral(self.session_id, item)
+        elif isinstance(item, RepRecord):
+            self._commit(item)
+        elif isinstance(item, RedoRecord):
+            self.store.mark_redone(self.session_id, item.step)
+        else:
+            raise TypeError(f"the recorder cannot store {type(item).__name__}")
 
-        def side_mm(d, s):
-            return d[s] * mm if d is not None and math.isfinite(d[s]) else None
-        step = session.step_index if session.meter is not None else -1
-        movement = session.meter.movement.id if session.meter is not None else None
-        usable = bool(values.usable) if values is not None else bool(t.usable)
-        self._frames.append((t.frame.index, t.frame.timestamp_s, step, movement, session.phase, int(usable),
-                             flag_bits(flags),
-                             *(side_mm(values.fused if values else None, s) for s in SIDES),
-                             *(side_mm(values.mesh if values else None, s) for s in SIDES),
-                             *(side_mm(values.flow if values else None, s) for s in SIDES)))
-        self._resolution = t.frame.resolution_wh
-        self._landmarks.add(t.frame.index, t.face.xyz_px if t.face.face_found else None,
-                            t.face.transform if t.face.face_found else None, t.frame.timestamp_s)
-        if len(self._frames) >= FLUSH_FRAMES and session.phase in ("calibrate", "instruct"):
-            self._commit(None, -1)
+    def flush(self) -> None:
+        """Commit the frames buffered so far on their own."""
+        self._commit(None)
 
-    def rep(self, step_index: int, meter, rep) -> None:
-        self._commit(rep_row(meter.movement.id, meter.neutral, rep), step_index)
-
-    def _commit(self, row, step_index: int) -> None:
-        self.store.commit_rep(self.session_id, step_index, row, self._frames, self._landmarks, self._resolution)
+    def _commit(self, rep: RepRecord | None) -> None:
+        self.store.commit_rep(self.session_id, rep.step if rep else -1, rep.row if rep else None, self._frames,
+                              self._landmarks, self._resolution)
         self._frames, self._landmarks = [], LandmarkBuffer()
 
-    def mark_redone(self, step_index: int) -> None:
-        with self.store.transaction() as db:
-            db.execute("UPDATE reps SET status = 'redone' WHERE session_id = ? AND step = ?",
-                       (self.session_id, step_index))
-
-    def finish(self, complete: bool, video_path: str | None = None) -> None:
+    def finish(self, complete: bool) -> None:
+        """Commit what is buffered and close the session, once."""
         if self.finished:
             return
-        self._commit(None, -1)
-        self.store.end_session(self.session_id, "complete" if complete else "incomplete", video_path)
         self.finished = True
+        self._commit(None)
+        video = self.video_path if self.video_path and Path(self.video_path).is_file() else None
+        self.store.end_session(self.session_id, "complete" if complete else "incomplete", video)
+
+    # -- as a sink of the live runner -------------------------------------------------
+    def on_frame(self, out) -> None:
+        """``out``: a live SessionFrame; only its table records are read."""
+        if out.record is not None:
+            self.frame(out.record, out.landmarks)
+
+    def on_stored(self, item) -> None:
+        self.store_record(item)
+
+    def on_close(self, end) -> None:
+        self.finish(end.complete)

@@ -15,7 +15,7 @@ import secrets
 import sqlite3
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -23,11 +23,11 @@ import numpy as np
 
 from facetrack import __version__
 from facetrack.errors import EXIT_DATA, FacetrackError
-from facetrack.reporting.rep_table import REP_SCHEMA
+from facetrack.tables import FRAME_COLUMNS, REP_SCHEMA, FrameRecord, NeutralRecord
 
 DATA_DIR_ENV = "FACETRACK_DATA_DIR"
 DB_NAME = "facetrack.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # How long to wait for another facetrack holding the database (sessions commit in ms).
 BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
@@ -35,10 +35,51 @@ MAX_NAME_CHARS = 200
 _REP_COLUMNS = REP_SCHEMA.names
 _TEXT_COLUMNS = {c.name for c in REP_SCHEMA.columns if c.unit in ("id", "text", "region", "left/right/none")}
 
-FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags",
-                 "left_mm", "right_mm", "left_mesh_mm", "right_mesh_mm", "left_flow_mm", "right_flow_mm")
+_V1_FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags", "left_mm", "right_mm",
+                     "left_mesh_mm", "right_mesh_mm", "left_flow_mm", "right_flow_mm")
+# Version 1 keyed frames on the frame number alone and imports faked uniqueness with
+# frame + step * 1e6; version 2 keys them on (step, frame), and every landmark chunk holds
+# the frames of one step.
+_V1_STEP_OFFSET = 1_000_000
+_FRAMES_V2 = ("CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), step INTEGER NOT NULL, "
+              "frame INTEGER NOT NULL, " + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}"
+                                                     for c in FRAME_COLUMNS[2:])
+              + ", PRIMARY KEY (session_id, step, frame))")
+_CHUNKS_V2 = ("CREATE TABLE landmark_chunks (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+              "step INTEGER NOT NULL, first_frame INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, "
+              "height INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (session_id, step, first_frame))")
 
-MIGRATIONS = {
+
+def _migrate_to_2(db: sqlite3.Connection) -> None:
+    """Frames and landmark chunks keyed on (step, frame); import frame numbers un-offset."""
+    imports = {r[0] for r in db.execute("SELECT id FROM sessions WHERE kind = 'import'")}
+    db.execute("ALTER TABLE frames RENAME TO frames_v1")
+    db.execute(_FRAMES_V2)
+    cols = ", ".join(FRAME_COLUMNS[2:])
+    db.execute(f"INSERT INTO frames (session_id, step, frame, {cols}) SELECT session_id, CAST(step AS INTEGER), "
+               f"CAST(frame AS INTEGER) - (CASE WHEN session_id IN (SELECT id FROM sessions WHERE kind = 'import') "
+               f"THEN CAST(step AS INTEGER) * {_V1_STEP_OFFSET} ELSE 0 END), {cols} FROM frames_v1")
+    step_of = {(r[0], int(r[1])): int(r[2]) for r in db.execute("SELECT session_id, frame, step FROM frames_v1")}
+    db.execute("DROP TABLE frames_v1")
+    db.execute("ALTER TABLE landmark_chunks RENAME TO landmark_chunks_v1")
+    db.execute(_CHUNKS_V2)
+    for sid, width, height, blob in db.execute(
+            "SELECT session_id, width, height, data FROM landmark_chunks_v1 ORDER BY session_id, first_frame").fetchall():
+        rows = _rows_of(unpack_landmarks(blob))
+        by_step: dict[int, list] = {}
+        for frame, t_s, xyz, matrix in rows:
+            if sid in imports:
+                step, frame = frame // _V1_STEP_OFFSET, frame % _V1_STEP_OFFSET
+            else:
+                step = step_of.get((sid, frame), -1)
+            by_step.setdefault(step, []).append((frame, t_s, xyz, matrix))
+        for step, part in by_step.items():
+            db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (sid, step, part[0][0], len(part), width, height, pack_landmarks(part, width, height)))
+    db.execute("DROP TABLE landmark_chunks_v1")
+
+
+MIGRATIONS: dict[int, list] = {
     # version -> statements that bring a database from version - 1 to it
     1: [
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -59,13 +100,14 @@ MIGRATIONS = {
                                               for c in _REP_COLUMNS) + ")",
         "CREATE INDEX reps_session ON reps(session_id)",
         "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), "
-        + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in FRAME_COLUMNS)
+        + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in _V1_FRAME_COLUMNS)
         + ", PRIMARY KEY (session_id, frame))",
         """CREATE TABLE landmark_chunks (
             session_id INTEGER NOT NULL REFERENCES sessions(id), first_frame INTEGER NOT NULL,
             n INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, data BLOB NOT NULL,
             PRIMARY KEY (session_id, first_frame))""",
     ],
+    2: [_migrate_to_2],
 }
 
 
@@ -96,15 +138,21 @@ def clean_name(name: str) -> str:
 
 @dataclass
 class LandmarkBuffer:
-    """Landmarks of the frames since the last commit, quantised to 1/16 px."""
+    """Landmarks of the frames since the last commit, per routine step (stored 1/16 px)."""
 
-    first_frame: int | None = None
-    rows: list | None = None
+    by_step: dict[int, list] = field(default_factory=dict)
 
-    def add(self, frame: int, xyz_px: np.ndarray | None, transform: np.ndarray | None, t_s: float) -> None:
-        if self.rows is None:
-            self.rows, self.first_frame = [], frame
-        self.rows.append((frame, t_s, xyz_px, transform))
+    def add(self, step: int, frame: int, xyz_px: np.ndarray | None, transform: np.ndarray | None,
+            t_s: float) -> None:
+        self.by_step.setdefault(step, []).append((frame, t_s, xyz_px, transform))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_step.values())
+
+
+def _rows_of(unpacked: dict[str, np.ndarray]) -> list[tuple]:
+    return [(int(f), float(t), xyz if found else None, m if found else None) for f, t, found, xyz, m in
+            zip(unpacked["frame"], unpacked["t_s"], unpacked["found"], unpacked["xyz_px"], unpacked["matrix"])]
 
 
 def pack_landmarks(rows, width: int, height: int) -> bytes:
@@ -196,10 +244,27 @@ class Store:
                 raise FacetrackError(f"the database {self.path} was written by a newer facetrack (schema "
                                      f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade facetrack",
                                      EXIT_DATA)
+            if 0 < version < SCHEMA_VERSION:
+                self._backup(version)
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[v]:
-                    self.db.execute(statement)
+                    if callable(statement):
+                        statement(self.db)
+                    else:
+                        self.db.execute(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(v),))
+
+    def _backup(self, version: int) -> None:
+        """A copy of the database as it was, before a migration changes it (owner-only)."""
+        target = self.dir / f"facetrack.schema{version}.backup.sqlite"
+        if target.exists():
+            return
+        copy = sqlite3.connect(target)
+        try:
+            self.db.backup(copy)
+        finally:
+            copy.close()
+        os.chmod(target, 0o600)
 
     @contextmanager
     def transaction(self):
@@ -253,34 +318,45 @@ class Store:
                  json.dumps(settings, sort_keys=True), source))
             return cur.lastrowid
 
-    def set_neutral(self, session_id: int, neutral) -> None:
-        from facetrack.face.measures import eye_aperture
-        rest = neutral.resting_asymmetry_mm()
-        fissure = {s: float(eye_aperture(neutral.xyz, s)) * neutral.mm_per_unit for s in ("left", "right")}
+    def set_neutral(self, session_id: int, neutral: NeutralRecord) -> None:
         with self.transaction():
             self.db.execute(
                 "UPDATE sessions SET mm_per_unit=?, iod_mm=?, scale_source=?, rest_brow_diff_mm=?, "
                 "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=?, "
                 "neutral_xyz=? WHERE id=?",
-                (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, rest["brow_height_diff_mm"],
-                 rest["palpebral_fissure_diff_mm"], rest["mouth_corner_height_diff_mm"], fissure["left"],
-                 fissure["right"], np.asarray(neutral.xyz, np.float64).tobytes(), session_id))
+                (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, neutral.rest_brow_diff_mm,
+                 neutral.rest_fissure_diff_mm, neutral.rest_mouth_diff_mm, neutral.rest_fissure_left_mm,
+                 neutral.rest_fissure_right_mm, np.asarray(neutral.xyz, np.float64).tobytes(), session_id))
 
-    def commit_rep(self, session_id: int, step: int, rep_row: list | None, frames: list[tuple],
+    def neutral_xyz(self, session_id: int) -> tuple[np.ndarray, float] | None:
+        """The session's neutral face (478, 3) in face units and its mm per unit, if calibrated."""
+        row = self.db.execute("SELECT neutral_xyz, mm_per_unit FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return np.frombuffer(row[0], np.float64).reshape(478, 3), float(row[1])
+
+    def commit_rep(self, session_id: int, step: int, rep: dict | None, frames: list[FrameRecord],
                    landmarks: LandmarkBuffer | None, resolution_wh: tuple[int, int]) -> None:
-        """One transaction: the repetition's row, its frames and their landmarks."""
+        """One transaction: the repetition's row (REP_SCHEMA names -> values), its frames and
+        their landmarks."""
         with self.transaction():
-            if rep_row is not None:
+            if rep is not None:
                 cols = ", ".join(f'"{c}"' for c in _REP_COLUMNS)
                 self.db.execute(f"INSERT INTO reps (session_id, step, {cols}) VALUES (?, ?, "
-                                f"{', '.join('?' * len(_REP_COLUMNS))})", (session_id, step, *rep_row))
+                                f"{', '.join('?' * len(_REP_COLUMNS))})",
+                                (session_id, step, *(rep[c] for c in _REP_COLUMNS)))
             self.db.executemany(
                 f"INSERT OR REPLACE INTO frames (session_id, {', '.join(FRAME_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' * len(FRAME_COLUMNS))})", [(session_id, *f) for f in frames])
-            if landmarks is not None and landmarks.rows:
-                self.db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?)",
-                                (session_id, landmarks.first_frame, len(landmarks.rows), *resolution_wh,
-                                 pack_landmarks(landmarks.rows, *resolution_wh)))
+                f"VALUES (?, {', '.join('?' * len(FRAME_COLUMNS))})", [(session_id, *f.row()) for f in frames])
+            for chunk_step, rows in (landmarks.by_step.items() if landmarks is not None else ()):
+                self.db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (session_id, chunk_step, rows[0][0], len(rows), *resolution_wh,
+                                 pack_landmarks(rows, *resolution_wh)))
+
+    def mark_redone(self, session_id: int, step: int) -> None:
+        """The patient asked to redo a movement: its repetitions so far stay, marked 'redone'."""
+        with self.transaction():
+            self.db.execute("UPDATE reps SET status = 'redone' WHERE session_id = ? AND step = ?", (session_id, step))
 
     def end_session(self, session_id: int, status: str, video_path: str | None = None) -> None:
         with self.transaction():
@@ -300,27 +376,68 @@ class Store:
         finally:
             self.db.row_factory = None
 
-    def reps(self, session_id: int) -> list[dict]:
+    def session_ids(self, patient_id: int, before_session: int | None = None) -> list[int]:
+        """A patient's sessions in time order (only those before ``before_session`` if given)."""
+        q = "SELECT id FROM sessions WHERE patient_id = ?" + (" AND id < ?" if before_session else "")
+        args = (patient_id, before_session) if before_session else (patient_id,)
+        return [r[0] for r in self.db.execute(q + " ORDER BY started_at, id", args)]
+
+    def reps(self, session_id: int, statuses: tuple[str, ...] | None = None) -> list[dict]:
+        """A session's repetitions in order; only those whose status is in ``statuses`` if given."""
+        where = "" if statuses is None else f" AND status IN ({', '.join('?' * len(statuses))})"
         cur = self.db.execute(f"SELECT step, {', '.join(repr(c).replace(chr(39), chr(34)) for c in _REP_COLUMNS)} "
-                              "FROM reps WHERE session_id = ? ORDER BY id", (session_id,))
+                              f"FROM reps WHERE session_id = ?{where} ORDER BY id", (session_id, *(statuses or ())))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def frames(self, session_id: int) -> list[dict]:
-        cur = self.db.execute(f"SELECT {', '.join(FRAME_COLUMNS)} FROM frames WHERE session_id = ? ORDER BY frame",
-                              (session_id,))
+        cur = self.db.execute(f"SELECT {', '.join(FRAME_COLUMNS)} FROM frames WHERE session_id = ? "
+                              "ORDER BY step, frame", (session_id,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def landmarks(self, session_id: int) -> dict[str, np.ndarray] | None:
-        rows = self.db.execute("SELECT data, width, height FROM landmark_chunks WHERE session_id = ? "
-                               "ORDER BY first_frame", (session_id,)).fetchall()
+        """Every stored frame's landmarks (step, frame, t_s, found, xyz_px, matrix), or None
+        when none were committed yet (a session killed before its first flush)."""
+        rows = self.db.execute("SELECT step, data, width, height FROM landmark_chunks WHERE session_id = ? "
+                               "ORDER BY step, first_frame", (session_id,)).fetchall()
         if not rows:
             return None
-        parts = [unpack_landmarks(r[0]) for r in rows]
+        parts = []
+        for step, blob, _, _ in rows:
+            part = unpack_landmarks(blob)
+            part["step"] = np.full(len(part["frame"]), step, np.int64)
+            parts.append(part)
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        out["resolution_wh"] = np.array([rows[0][1], rows[0][2]])
+        out["resolution_wh"] = np.array([rows[0][2], rows[0][3]])
         return out
+
+    # -- forgetting -----------------------------------------------------------------
+    def patient_footprint(self, name: str) -> dict:
+        """What the store holds about a patient: ids, counts and recorded video paths."""
+        name = clean_name(name)
+        row = self.db.execute("SELECT id FROM patients WHERE name = ?", (name,)).fetchone()
+        if not row:
+            raise FacetrackError(f"no patient named {name!r}")
+        pid = row[0]
+        sessions = [r[0] for r in self.db.execute("SELECT id FROM sessions WHERE patient_id = ?", (pid,))]
+        videos = [r[0] for r in self.db.execute(
+            "SELECT video_path FROM sessions WHERE patient_id = ? AND video_path IS NOT NULL", (pid,))]
+        marks = ",".join("?" * len(sessions))
+        counts = {t: self.db.execute(f"SELECT count(*) FROM {t} WHERE session_id IN ({marks})", sessions).fetchone()[0]
+                  if sessions else 0 for t in ("reps", "frames", "landmark_chunks")}
+        return {"name": name, "patient_id": pid, "sessions": sessions, "videos": videos, **counts}
+
+    def delete_patient(self, footprint: dict) -> None:
+        """Delete every row about the patient, then rewrite the file so nothing lingers."""
+        sessions, marks = footprint["sessions"], ",".join("?" * len(footprint["sessions"]))
+        with self.transaction() as db:
+            for table in ("reps", "frames", "landmark_chunks"):
+                db.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", sessions)
+            db.execute("DELETE FROM sessions WHERE patient_id = ?", (footprint["patient_id"],))
+            db.execute("DELETE FROM patients WHERE id = ?", (footprint["patient_id"],))
+        self.db.execute("VACUUM")  # the deleted rows must not linger in free pages ...
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # ... nor in the write-ahead log
 
     def close(self) -> None:
         self.db.close()

@@ -1,7 +1,7 @@
-"""CSV schemas: the header, the rows and the data dictionary come from one definition.
+"""CSV files from a :class:`facetrack.tables.Schema`: the header, the rows and the data dictionary
+come from one definition.
 
-A :class:`Schema` is a list of :class:`Column`; ``write_csv`` writes the header and rows
-from it, and ``write_dictionary`` writes ``<name>.dictionary.csv`` (column, unit, meaning)
+:class:`CsvWriter` writes the header and rows from it, and ``write_dictionary`` writes ``<name>.dictionary.csv`` (column, unit, meaning)
 beside the file, so a clinician re-analysing an export never has to guess.
 """
 
@@ -10,31 +10,13 @@ from __future__ import annotations
 import csv
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from facetrack.tables import Schema
+
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    unit: str
-    meaning: str
-
-
-@dataclass(frozen=True)
-class Schema:
-    columns: tuple[Column, ...]
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def __add__(self, other: "Schema") -> "Schema":
-        return Schema(self.columns + other.columns)
 
 
 def format_cell(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Protocol
 
 from tqdm import tqdm
 
@@ -32,9 +32,29 @@ class Tracked:
         return self.norm is not None and geometry.usable(self.flags)
 
 
+class FaceLandmarker(Protocol):
+    """What the tracker needs of a landmarker: MediaPipe's (:class:`Landmarker`) or a stand-in
+    such as :class:`facetrack.capture.replay.ReplayLandmarker`, which replays stored faces."""
+
+    model_sha256: str
+
+    def detect(self, frame: Frame) -> FaceFrame: ...
+
+    def close(self) -> None: ...
+
+
 class Tracker:
-    def __init__(self, model: str | os.PathLike | None = None):
-        self.landmarker = Landmarker(model)
+    """Frames through a landmarker, then pose normalisation and quality flags.
+
+    ``landmarker``: any object with ``detect(frame) -> FaceFrame``, ``model_sha256`` and
+    ``close()``; by default MediaPipe's FaceLandmarker with ``model`` (the bundled one if None).
+    The tracker closes the landmarker it was given, as it does its own.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, landmarker: FaceLandmarker | None = None):
+        if landmarker is not None and model is not None:
+            raise ValueError("give a model or a landmarker, not both")
+        self.landmarker: FaceLandmarker = landmarker if landmarker is not None else Landmarker(model)
 
     @property
     def model_sha256(self) -> str:

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import run_cli
 
+# Slow: the demo end to end; its tests share one run of it, so they stay on one worker.
+
 
 NO_NETWORK = """
 import socket
@@ -59,6 +61,8 @@ def db(out: Path):
     return sqlite3.connect(out / "data" / "facetrack.sqlite")
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_demo_builds_an_improving_history(demo):
     out, stdout = demo
     assert "report:" in stdout and "export:" in stdout
@@ -71,6 +75,8 @@ def test_demo_builds_an_improving_history(demo):
     assert page.count("data:image/png;base64,") >= 5 and "http" not in page.replace("http-equiv", "")
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_report_numbers_match_database(demo, tmp_path):
     out, _ = demo
     con = db(out)
@@ -88,6 +94,8 @@ def test_report_numbers_match_database(demo, tmp_path):
     assert "estimate from video" in page and "not a clinical grading" in page
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 @pytest.mark.parametrize("level", ["sessions", "movements", "reps", "frames"])
 def test_export_round_trips(demo, tmp_path, level):
     out, _ = demo
@@ -119,6 +127,8 @@ def test_export_round_trips(demo, tmp_path, level):
     assert run_cli("export", "--data-dir", out / "data", "--level", level, "--out", path, "--overwrite").returncode == 0
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     out, _ = demo
     data = tmp_path / "data"
@@ -138,6 +148,8 @@ def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     assert "HYPERLINK" not in text and re.search(r"P-[0-9a-f]{8}", text)
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_notebook_reproduces_the_trend(demo, tmp_path):
     import nbformat
     from nbclient import NotebookClient

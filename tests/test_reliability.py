@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import DATA, run_cli, write_video
+from conftest import DATA, cached, cached_session_video, run_cli, write_video
 from facetrack.cli.main import main
 from facetrack.storage.store import Store, clean_name
 
@@ -61,6 +61,7 @@ def _video(tmp_path, kind):
     raise ValueError(kind)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind,code", [("zero_frames", 2), ("empty", 2), ("random_bytes", 2), ("tiny_16x16", 1),
                                        ("grayscale_png", 0), ("16bit_png", 0), ("8k_image", 0)])
 def test_odd_sources_for_track(tmp_path, kind, code):
@@ -80,6 +81,7 @@ def _track_csv(tmp_path, video):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.integration
 def test_variable_frame_rate_keeps_true_times(tmp_path):
     """A recording that skipped 3 frames after every 8 (a busy webcam): times come from the
     container, so durations are true; index / average fps would drift by up to 0.1 s."""
@@ -90,19 +92,25 @@ def test_variable_frame_rate_keeps_true_times(tmp_path):
     assert all(r["face_found"] == "1" for r in rows)
 
 
+@pytest.mark.integration
 def test_10_bit_video_is_read(tmp_path):
     rows = _track_csv(tmp_path, DATA / "single_face_10bit.mp4")
     assert len(rows) == 72 and all(r["face_found"] == "1" for r in rows)
 
 
 @pytest.fixture(scope="module")
-def turning_head(tmp_path_factory, base_face):
+def turning_head():
     """The astronaut at rest, then turning 50 deg to one side and back, then to the other:
-    no facial movement at all (calibration.synth.turned_images)."""
-    from calibration.synth import add_noise, turned_images
+    no facial movement at all (calibration.synth.turned_images); generated once, cached."""
+    return cached("turning_head", {"fourcc": "MJPG", "v": 1}, _make_turning_head, suffix=".avi")[0]
+
+
+def _make_turning_head(path):
+    from calibration.synth import add_noise, load_base_face, turned_images
     from facetrack.face.pipeline import Tracker
     from facetrack.capture.source import Frame
     with Tracker() as tracker:
+        base_face = load_base_face(tracker)
         xyz = tracker.process(Frame(base_face.image, 0.0, 0)).face.xyz_px
     turn = np.concatenate([np.zeros(45), np.linspace(0, 50, 30), np.full(15, 50.0), np.linspace(50, 0, 30),
                            np.zeros(15), np.linspace(0, -50, 30), np.full(15, -50.0), np.linspace(-50, 0, 30),
@@ -110,9 +118,12 @@ def turning_head(tmp_path_factory, base_face):
     images = turned_images(base_face.image, xyz, sorted(set(np.round(turn / 5) * 5)))
     rng = np.random.default_rng(0)
     frames = [add_noise(images[np.round(a / 5) * 5], rng, 3) for a in turn]
-    return write_video(tmp_path_factory.mktemp("turn") / "turn.avi", frames, fourcc="MJPG")
+    write_video(path, frames, fourcc="MJPG")
+    return None
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("turning_head")
 @pytest.mark.parametrize("movement", ["lip_pucker_u", "nostril_flare"])
 def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     """Turning the head is not a facial movement: strongly turned frames are flagged, frames
@@ -128,12 +139,15 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     assert len(a.left_out) >= (2 if movement == "lip_pucker_u" else 0)  # said, not silently dropped
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("turning_head")
 def test_extreme_head_turns_say_so(turning_head):
     result = run_cli("analyze", turning_head, "--movement", "lip_pucker_u")
     one_line_error(result, 1)
     assert "the head turned during them" in result.stderr
 
 
+@pytest.mark.integration
 def test_dark_and_overexposed_frames_are_flagged():
     from facetrack.face.pipeline import Tracker
     from facetrack.face.quality import lighting
@@ -146,6 +160,7 @@ def test_dark_and_overexposed_frames_are_flagged():
     assert lighting(cv2.convertScaleAbs(face, alpha=3.0, beta=80), t.face)["overexposed"]
 
 
+@pytest.mark.integration
 def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
     """A skin-coloured hand-sized patch over half the face after the rest: frames are flagged
     occluded and left out, nothing crashes, and the measure is not corrupted."""
@@ -289,6 +304,7 @@ def test_locked_database_waits_then_says_so(tmp_path):
         holder.close()
 
 
+@pytest.mark.integration
 def test_two_processes_import_at_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-m", "facetrack", "import", str(DATA / "single_face.mp4"),
                                "--patient", name, "--date", "2026-01-05", "--movement", "lip_spread_i",
@@ -311,11 +327,10 @@ def test_private_files(tmp_path):
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
 
 
-def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path, base_face):
+@pytest.mark.slow
+def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path):
     """RLIMIT_FSIZE makes every write past the limit fail as a full disk would."""
-    from calibration.synth import session_video
-    video = tmp_path / "s.mp4"
-    session_video([("brow_raise", 6, 1.0, 1.0)], video, base_face)
+    video, _ = cached_session_video([("brow_raise", 6, 1.0, 1.0)])
     data = tmp_path / "d"
     _db_with_session(data)  # the database exists, so the limit hits while recording
 
@@ -335,6 +350,7 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path, base_face
     assert con.execute("SELECT status FROM sessions ORDER BY id DESC").fetchone()[0] == "incomplete"
 
 
+@pytest.mark.slow
 def test_kill9_at_random_points(tmp_path, base_face):
     """Kill imports at random moments, repeatedly: the database stays consistent and every
     finished video's repetitions are there."""

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+pytestmark = pytest.mark.slow
+
+from conftest import cached_session_video, run_cli
 from facetrack.live.routine import Routine, Step
 from facetrack.face.movements import MOVEMENT_IDS
 
@@ -20,11 +22,10 @@ STEPS = [(m, 1, 1.0, 1.0) for m in MOVEMENT_IDS]  # every movement of the progra
 
 
 @pytest.fixture(scope="module")
-def session_video(tmp_path_factory, base_face):
-    from calibration.synth import session_video
+def session_video(tmp_path_factory):
+    """The whole programme once (generated once, cached across runs and shared by the workers)."""
     d = tmp_path_factory.mktemp("session")
-    path = d / "session.mp4"
-    session_video(STEPS, path, base_face, ratio=0.5, weak_side="left")
+    path, _ = cached_session_video(STEPS, ratio=0.5, weak_side="left")
     routine = d / "all_once.toml"
     routine.write_text('name = "all once"\n' + "".join(
         f'[[movement]]\nid = "{m}"\nreps = {n}\nhold_s = {h}\nrest_s = {r}\n' for m, n, h, r in STEPS))

@@ -126,6 +126,26 @@ def cached(name: str, params: dict, make, suffix: str = ".mp4"):
     return path, json.loads(info_path.read_text())["info"]
 
 
+def shared_once(tmp_path_factory, name: str, make) -> Path:
+    """A directory made once per test run by whichever worker gets there first (``make(dir)``
+    fills it); the other workers wait and reuse it.  (pytest-xdist's ``loadgroup`` does not
+    keep groups together with pytest 9 here, so fixtures too dear to repeat share this way.)"""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    d, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with open(root / f"shared-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                d.mkdir(exist_ok=True)
+                make(d)
+                done.write_text("ok")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return d
+
+
 def file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -134,6 +154,19 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
     """Run ``facetrack`` as a user does, in a fresh process; returns CompletedProcess."""
     return subprocess.run([sys.executable, "-m", "facetrack", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=timeout)
+
+
+def run_main(*args) -> subprocess.CompletedProcess:
+    """``facetrack`` run in this process (the fast tier: no interpreter start-up and imports per
+    call); the same exit code, stdout and stderr as :func:`run_cli` gives for the commands
+    that fail or finish before any native library prints."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    from facetrack.cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return subprocess.CompletedProcess(["facetrack", *map(str, args)], code, out.getvalue(), err.getvalue())
 
 
 def write_video(path: Path, frames, fps: float = 30.0, fourcc: str = "mp4v") -> Path:

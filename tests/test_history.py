@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-
-# Slow: the demo end to end; its tests share one run of it, so they stay on one worker.
+from conftest import run_cli, shared_once
 
 
 NO_NETWORK = """
@@ -27,10 +25,15 @@ socket.getaddrinfo = _refuse
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    """The README's main command, run with every socket connection refused and logged."""
-    root = tmp_path_factory.mktemp("demo")
+    """The README's main command, run with every socket connection refused and logged; once
+    per test run, shared by the workers."""
+    root = shared_once(tmp_path_factory, "demo", _run_demo)
+    return root / "facetrack-demo", (root / "stdout.txt").read_text()
+
+
+def _run_demo(root: Path) -> None:
     guard = root / "guard"
     guard.mkdir()
     log = root / "network_attempts.log"
@@ -40,7 +43,7 @@ def demo(tmp_path_factory):
     result = run_cli("demo", "--out", out, timeout=1800, env=env)
     assert result.returncode == 0, result.stderr
     assert not log.exists(), log.read_text()  # no connection was even attempted
-    return out, result.stdout
+    (root / "stdout.txt").write_text(result.stdout)
 
 
 def test_the_network_guard_really_bites(tmp_path):
@@ -62,7 +65,6 @@ def db(out: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 def test_demo_builds_an_improving_history(demo):
     out, stdout = demo
     assert "report:" in stdout and "export:" in stdout
@@ -76,7 +78,6 @@ def test_demo_builds_an_improving_history(demo):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 def test_report_numbers_match_database(demo, tmp_path):
     out, _ = demo
     con = db(out)
@@ -95,7 +96,6 @@ def test_report_numbers_match_database(demo, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 @pytest.mark.parametrize("level", ["sessions", "movements", "reps", "frames"])
 def test_export_round_trips(demo, tmp_path, level):
     out, _ = demo
@@ -128,7 +128,6 @@ def test_export_round_trips(demo, tmp_path, level):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     out, _ = demo
     data = tmp_path / "data"
@@ -149,7 +148,6 @@ def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo")
 def test_notebook_reproduces_the_trend(demo, tmp_path):
     import nbformat
     from nbclient import NotebookClient

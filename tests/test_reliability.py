@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import DATA, cached, cached_session_video, run_cli, write_video
+from conftest import DATA, cached, cached_session_video, run_cli, run_main, write_video
 from facetrack.cli.main import main
 from facetrack.storage.store import Store, clean_name
 
@@ -123,7 +123,6 @@ def _make_turning_head(path):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("turning_head")
 @pytest.mark.parametrize("movement", ["lip_pucker_u", "nostril_flare"])
 def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     """Turning the head is not a facial movement: strongly turned frames are flagged, frames
@@ -140,7 +139,6 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("turning_head")
 def test_extreme_head_turns_say_so(turning_head):
     result = run_cli("analyze", turning_head, "--movement", "lip_pucker_u")
     one_line_error(result, 1)
@@ -194,7 +192,7 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
 def test_bad_routine_files(tmp_path, text, needle):
     routine = tmp_path / "r.toml"
     routine.write_text(text)
-    result = run_cli("exercise", "--source", DATA / "single_face.mp4", "--routine", routine, "--no-window",
+    result = run_main("exercise", "--source", DATA / "single_face.mp4", "--routine", routine, "--no-window",
                      "--data-dir", tmp_path / "d")
     one_line_error(result, 2)
     assert needle in result.stderr
@@ -202,20 +200,20 @@ def test_bad_routine_files(tmp_path, text, needle):
 
 @pytest.mark.parametrize("date", ["2999-01-01", "2026-13-45", "yesterday", "1900-01-01"])
 def test_bad_import_dates(tmp_path, date):
-    result = run_cli("import", DATA / "single_face.mp4", "--patient", "A", "--date", date, "--movement", "frown",
+    result = run_main("import", DATA / "single_face.mp4", "--patient", "A", "--date", date, "--movement", "frown",
                      "--data-dir", tmp_path / "d")
     one_line_error(result, 2)
 
 
 def test_export_to_missing_or_readonly_directory(tmp_path):
     Store(tmp_path / "d").patient_id("A")
-    one_line_error(run_cli("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out",
+    one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out",
                            tmp_path / "nope" / "x.csv"), 2)
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
     if os.geteuid() != 0:  # root writes anywhere; the check is still in the code path above
-        one_line_error(run_cli("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", ro / "x.csv"), 2)
+        one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", ro / "x.csv"), 2)
 
 
 NAMES = ["../../etc/passwd", "a/b\\c", "..", "tab\tand\nnewline\x07bell", "Zoë 😀 ✓", "Robert'); DROP TABLE patients;--",
@@ -266,7 +264,7 @@ def test_newer_schema_is_refused_untouched(tmp_path):
     con.commit()
     con.close()
     before = db.read_bytes()
-    result = run_cli("sessions", "--data-dir", tmp_path / "d")
+    result = run_main("sessions", "--data-dir", tmp_path / "d")
     one_line_error(result, 3)
     assert "newer facetrack" in result.stderr and db.read_bytes() == before
 
@@ -280,7 +278,7 @@ def test_corrupt_database_is_never_repaired_by_deleting(tmp_path, damage):
     db.write_bytes(os.urandom(len(raw)) if damage == "garbage" else raw[: len(raw) // 3])
     before = db.read_bytes()
     for argv in (["sessions"], ["exercise", "--source", str(DATA / "single_face.mp4"), "--no-window"]):
-        result = run_cli(*argv, "--data-dir", tmp_path / "d")
+        result = run_main(*argv, "--data-dir", tmp_path / "d")
         assert result.returncode in (0, 3) and "Traceback" not in result.stderr
         if result.returncode == 3:
             assert "left untouched" in result.stderr or "cannot be used" in result.stderr
@@ -388,8 +386,8 @@ def test_forget_deletes_everything_about_a_patient(tmp_path):
             video = tmp_path / f"{name}.mp4"  # a session recorded with --record-video
             video.write_bytes(b"video")
             store.end_session(sid, "complete", str(video))
-    one_line_error(run_cli("forget", "--patient", "Gone", "--data-dir", data), 2)  # no tty: must confirm
-    result = run_cli("forget", "--patient", "Gone", "--yes", "--data-dir", data)
+    one_line_error(run_main("forget", "--patient", "Gone", "--data-dir", data), 2)  # no tty: must confirm
+    result = run_main("forget", "--patient", "Gone", "--yes", "--data-dir", data)
     assert result.returncode == 0 and "1 sessions" in result.stdout and "1 video files removed" in result.stdout
     assert not (tmp_path / "Gone.mp4").exists() and (tmp_path / "Keep.mp4").exists()
     con = sqlite3.connect(data / "facetrack.sqlite")

@@ -11,14 +11,16 @@ own times; the skin flow (the expensive part) runs on each of them.
 from __future__ import annotations
 
 import math
+import pickle
 import sqlite3
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from conftest import DATA
+from conftest import DATA, shared_once
 from facetrack.capture.replay import ReplayLandmarker, load_face_frames
 from facetrack.capture.source import Frame, FrameSource
 from facetrack.capture.video import VideoSink
@@ -105,15 +107,29 @@ def run(data_dir: Path, keys=None, overlay: Path | None = None):
     return store, rec, session, end, spy
 
 
-@pytest.fixture(scope="session")  # session: once per worker even when other tests run in between
-def recorded(tmp_path_factory):
-    d = tmp_path_factory.mktemp("replay")
+class Seen:
+    """What the sinks saw of the shared run, as kept on disk for the other worker."""
+
+    def __init__(self, spy: Spy):
+        self.frames = [SimpleNamespace(record=o.record, title=o.overlay.title, symmetry_text=o.overlay.symmetry_text,
+                                       lines=list(o.overlay.lines)) for o in spy.frames]
+        self.committed_at_rep, self.closed = spy.committed_at_rep, spy.closed
+
+
+def _record_whole_session(d: Path) -> None:
     store, rec, session, end, spy = run(d / "data", overlay=d / "overlay.mp4")
-    yield d, store, rec, session, end, spy
     store.close()
+    (d / "run.pkl").write_bytes(pickle.dumps((rec.session_id, end, Seen(spy))))
 
 
-ONE_RUN = pytest.mark.xdist_group("replay_session")  # the tests sharing one recorded run stay on one worker
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory):
+    """One complete run of the routine, shared by the workers: (dir, store, session id, end, seen)."""
+    d = shared_once(tmp_path_factory, "replay_session", _record_whole_session)
+    sid, end, seen = pickle.loads((d / "run.pkl").read_bytes())
+    store = Store(d / "data")
+    yield d, store, sid, end, seen
+    store.close()
 
 
 def test_replay_needs_no_mediapipe_and_refuses_the_wrong_clip(tmp_path):
@@ -138,16 +154,15 @@ def test_replay_needs_no_mediapipe_and_refuses_the_wrong_clip(tmp_path):
         replay.detect(Frame(late.image_bgr, 1.0, 0))  # frame 0 shown at another time: out of step
 
 
-@ONE_RUN
 def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     assert end.complete and end.failure is None  # (the clip ends on the summary screen)
     assert spy.closed == 1  # every sink closed exactly once
     (s,) = store.sessions()
     assert s["status"] == "complete" and s["ended_at"] and s["kind"] == "exercise"
     assert s["model_sha256"] == load_face_frames(FACES)[1]
     assert s["mm_per_unit"] and 50 < s["iod_mm"] < 75
-    reps = store.reps(rec.session_id)
+    reps = store.reps(sid)
     assert [(r["movement"], r["rep"], r["step"]) for r in reps] == [("brow_raise", 1, 0), ("brow_raise", 2, 0),
                                                                    ("lip_spread_i", 1, 1)]
     for r in reps:
@@ -157,16 +172,15 @@ def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
         assert r["tracked_pct"] > 90
 
 
-@ONE_RUN
 def test_frames_and_landmarks_kept_per_step(recorded):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     handed = [o.record for o in spy.frames if o.record is not None]
-    stored = store.frames(rec.session_id)
+    stored = store.frames(sid)
     assert len(stored) == len(handed) > 150
     assert [(f["step"], f["frame"]) for f in stored] == sorted((r.step, r.frame) for r in handed)
     assert {f["step"] for f in stored} == {-1, 0, 1}
     assert all(f["frame"] % EVERY == 0 for f in stored)  # the real frame numbers of the clip
-    lms = store.landmarks(rec.session_id)
+    lms = store.landmarks(sid)
     per_step = {s: int((lms["step"] == s).sum()) for s in (-1, 0, 1)}
     assert per_step == {s: sum(f["step"] == s for f in stored) for s in (-1, 0, 1)}
     # the stored landmarks are the replayed ones, to the store's 1/16 px
@@ -175,18 +189,17 @@ def test_frames_and_landmarks_kept_per_step(recorded):
     assert worst <= 1 / 32 + 1e-6
     # the offline twin recomputes every live mesh measure from those landmarks alone
     from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
-    assert len(mesh_measures(store, rec.session_id)) > 80
-    assert max_difference_mm(store, rec.session_id) < 0.05
+    assert len(mesh_measures(store, sid)) > 80
+    assert max_difference_mm(store, sid) < 0.05
 
 
-@ONE_RUN
 def test_each_repetition_is_committed_when_it_finishes(recorded):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     reps_seen = [n for n, _ in spy.committed_at_rep]
     frames_seen = [n for _, n in spy.committed_at_rep]
     assert reps_seen == [1, 2, 3]  # visible to another process at once
     assert frames_seen == sorted(frames_seen) and frames_seen[0] > 0
-    assert frames_seen[-1] < len(store.frames(rec.session_id))  # the rest came at the end
+    assert frames_seen[-1] < len(store.frames(sid))  # the rest came at the end
 
 
 def _video_frames(path: Path) -> tuple[float, list[tuple]]:
@@ -203,45 +216,42 @@ def _video_frames(path: Path) -> tuple[float, list[tuple]]:
         cap.release()
 
 
-@ONE_RUN
 def test_overlay_video_is_private_and_at_the_source_rate(recorded):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     path = d / "overlay.mp4"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     fps, shapes = _video_frames(path)
     assert abs(fps - 30 / EVERY) < 0.5  # 10 fps in, 10 fps out: it plays at the real speed
     assert set(shapes) == {(480, 640, 3)} and abs(len(shapes) - end.frames) <= 1
-    titles = [o.overlay.title for o in spy.frames]
+    titles = [o.title for o in spy.frames]
     assert titles[0].startswith("Relax your face") and titles[-1] == "Session summary"
     assert any(t.startswith("1/2") for t in titles) and any(t.startswith("2/2") for t in titles)
-    assert any(o.overlay.symmetry_text.startswith("last rep symmetry") and "weaker: left" in o.overlay.symmetry_text
-               for o in spy.frames if o.overlay.symmetry_text)
+    assert any(o.symmetry_text.startswith("last rep symmetry") and "weaker: left" in o.symmetry_text
+               for o in spy.frames if o.symmetry_text)
 
 
-@ONE_RUN
 @pytest.mark.xfail(strict=True, reason="capture/video.py VideoFile.write: the frame that completes the 1 s rate "
                                        "window is both in _pending and put again: written twice")
 def test_overlay_video_has_every_frame_once(recorded):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     fps, shapes = _video_frames(d / "overlay.mp4")
     assert len(shapes) == end.frames
 
 
-@ONE_RUN
 def test_report_shows_what_was_stored(recorded, tmp_path):
-    d, store, rec, session, end, spy = recorded
+    d, store, sid, end, spy = recorded
     from facetrack.reporting.report import build_report
-    page = build_report(store, tmp_path / "report", None, rec.session_id, False).read_text()
+    page = build_report(store, tmp_path / "report", None, sid, False).read_text()
     import re
     table = re.findall(r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
                        r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td><td>(\w+)</td>", page)
-    reps = store.reps(rec.session_id)
+    reps = store.reps(sid)
     assert [(int(a), b, c, e, w) for a, b, c, e, w in table] == [
         (r["rep"], f"{r['left_amplitude_mm']:.1f}", f"{r['right_amplitude_mm']:.1f}", f"{r['symmetry_pct']:.1f}",
          r["weaker_side"]) for r in reps]
-    assert "Replay Patient" in page and (tmp_path / "report" / f"session{rec.session_id}_movements.png").exists()
+    assert "Replay Patient" in page and (tmp_path / "report" / f"session{sid}_movements.png").exists()
     # the summary screen the patient saw: today's median per movement, no earlier session
-    summary = spy.frames[-1].overlay.lines
+    summary = spy.frames[-1].lines
     for line, movement in zip(summary, ("brow_raise", "lip_spread_i")):
         today = np.median([r["symmetry_pct"] for r in reps if r["movement"] == movement])
         assert f"{today:3.0f}%" in line and line.count("--") == 2

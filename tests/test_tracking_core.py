@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA, read_frames, run_cli, write_video
+from conftest import DATA, read_frames, run_cli, run_main, write_video
 from facetrack.face import geometry, landmarks as L
 from facetrack.errors import FacetrackError
 from facetrack.capture.model import MODEL_SHA256, load_model_bytes
@@ -32,12 +32,11 @@ def test_wrong_model_is_refused(tmp_path):
     fake.write_bytes(b"not a model")
     with pytest.raises(FacetrackError, match="sha256"):
         load_model_bytes(fake)
-    result = run_cli("track", DATA / "single_face.jpg", "--out", tmp_path / "x.csv", "--model", fake)
+    result = run_main("track", DATA / "single_face.jpg", "--out", tmp_path / "x.csv", "--model", fake)
     assert result.returncode == 2 and "sha256" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("single_face")
 def test_single_face_found_and_anatomically_sane(single_face):
     found = [t for t in single_face if t.face.face_found]
     assert len(found) >= 0.95 * len(single_face)
@@ -51,14 +50,12 @@ def test_single_face_found_and_anatomically_sane(single_face):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("single_face")
 def test_timestamps_from_index_and_fps(single_face):
     stamps = np.array([t.frame.timestamp_s for t in single_face])
     assert np.allclose(stamps, np.arange(len(stamps)) / 30.0)
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("single_face")
 def test_mirrored_input_keeps_patient_sides(tmp_path, single_face):
     mirrored = write_video(tmp_path / "mirrored.avi", [f[:, ::-1] for f in read_frames(DATA / "single_face.mp4")],
                            fourcc="MJPG")
@@ -162,7 +159,6 @@ def test_quality_flags_on_turned_and_cut_faces():
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("single_face")
 def test_mm_scale_is_plausible(single_face):
     mm, how = geometry.mm_per_unit([t.norm for t in single_face])
     iod_mm = np.median([t.norm.iod for t in single_face if t.norm]) * mm

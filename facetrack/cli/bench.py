@@ -34,7 +34,7 @@ def _pipeline(frames, model, mirrored) -> float:
         return (len(frames) - 1) / (time.perf_counter() - t0)
 
 
-def bench(args) -> int:
+def run(args) -> int:
     if args.source is None:
         args.source = str(sample_path("week1_brow_raise.mp4"))
     frames = []

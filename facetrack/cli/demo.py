@@ -21,7 +21,7 @@ from facetrack.storage.store import Store
 DEMO_PATIENT = "Demo Patient"
 
 
-def demo(args) -> int:
+def run(args) -> int:
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()):
         if not (out / "data" / "facetrack.sqlite").exists():

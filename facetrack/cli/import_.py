@@ -96,7 +96,7 @@ def _sha(model) -> str:
     return load_model_bytes(model)[1]
 
 
-def import_cmd(args) -> int:
+def run(args) -> int:
     patient = clean_name(args.patient)
     when = parse_date(args.date)
     todo = plan(args.videos, args.movement, args.routine)

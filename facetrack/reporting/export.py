@@ -152,11 +152,3 @@ def export(store: Store, level: str, out: Path, patient=None, day_from=None, day
 def os_writable(path: Path) -> bool:
     import os
     return os.access(path, os.W_OK)
-
-
-def export_cmd(args) -> int:
-    with Store(args.data_dir, readonly=True) as store:
-        path, n = export(store, args.level, args.out, args.patient, getattr(args, "from"), args.to,
-                         args.pseudonymise, args.overwrite)
-    print(f"{n} rows ({args.level}) written to {path}; data dictionary: {path.with_name(path.stem + '.dictionary.csv')}")
-    return 0

@@ -308,10 +308,3 @@ def build_report(store: Store, out: Path, patient: str | None, session_id: int |
     page.write_text(f"<!doctype html><html lang=en><meta charset=utf-8><title>facetrack report</title>"
                     f"<style>{CSS}</style><body>{''.join(parts)}</body></html>", encoding="utf-8")
     return page
-
-
-def report_cmd(args) -> int:
-    with Store(args.data_dir, readonly=True) as store:
-        page = build_report(store, args.out, args.patient, args.session, args.last)
-    print(f"report: {page} (plots as PNG beside it)")
-    return 0

@@ -111,8 +111,20 @@ class ExerciseSession:
         self.ended_by_user = False
         self.failure: str | None = None
         self._window: list = []
-        self._recent = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
-        self._best = {}
+        self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
+        self._best: dict[str, float] = {}
+
+    @property
+    def _m(self) -> MovementMeter:
+        """The current movement's meter (set from the first step on)."""
+        assert self.meter is not None, "no movement is being measured yet"
+        return self.meter
+
+    @property
+    def _n(self) -> Neutral:
+        """The calibrated neutral face (set once calibration succeeded)."""
+        assert self.neutral is not None, "not calibrated yet"
+        return self.neutral
 
     # -- public ---------------------------------------------------------------------
     def key(self, k: str) -> None:
@@ -144,8 +156,8 @@ class ExerciseSession:
         record = lms = None
         if self.phase != "summary" and not self.done:
             step = self.step_index if self.meter is not None else -1
-            mm = self.neutral.mm_per_unit if self.neutral is not None else math.nan
-            record = frame_record(step, self.meter.movement.id if self.meter else None, self.phase, t, values,
+            mm = self._n.mm_per_unit if self.neutral is not None else math.nan
+            record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values,
                                   flags, mm)
             lms = landmark_row(step, t)
         if not self.paused and not self.done:
@@ -217,7 +229,7 @@ class ExerciseSession:
         if sum(x["overexposed"] for x in light) > len(light) / 2:
             return WARNING_TEXT["overexposed"]
         centres = np.array([c.face.xy[STABLE].mean(axis=0) for c in usable])
-        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable])
+        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable if c.norm is not None])
         if float(np.linalg.norm(centres.std(axis=0))) > STILL_IOD * iod_px * 3:
             return "keep your head still"
         return None
@@ -228,7 +240,7 @@ class ExerciseSession:
             self._finish(complete=True)
             return
         mv = get_movement(self._step().movement)
-        self.meter = MovementMeter(mv, self.neutral)
+        self.meter = MovementMeter(mv, self._n)
         if not redo:
             self.results.append(StepResult(mv.id))
         self.rep_index = 0
@@ -246,7 +258,7 @@ class ExerciseSession:
         self.rep_index += 1
         rep = self._rep_result(self.rep_index)
         self._current_result().reps.append(rep)
-        self._stored.append(RepRecord(self.step_index, rep_record(self.meter.movement.id, self.neutral, rep)))
+        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._n, rep)))
         self._window = []
         if self.rep_index >= self._step().reps:
             self._enter_step(self.step_index + 1, after=after)
@@ -267,7 +279,7 @@ class ExerciseSession:
 
     # -- measuring ------------------------------------------------------------------
     def _measure(self, t: Tracked) -> FrameValues:
-        v = self.meter.measure(t)
+        v = self._m.measure(t)
         if not v.usable:
             return v
         for s in L.SIDES:
@@ -279,8 +291,8 @@ class ExerciseSession:
         return float(np.median(vals)) if vals else math.nan
 
     def _floor(self) -> float:
-        mv = self.meter.movement
-        return 0.5 * mv.min_amplitude_pct_iod / 100.0 * self.neutral.iod
+        mv = self._m.movement
+        return 0.5 * mv.min_amplitude_pct_iod / 100.0 * self._n.iod
 
     def _rep_result(self, k: int) -> RepResult:
         times = [w[0] for w in self._window]
@@ -294,10 +306,10 @@ class ExerciseSession:
         amp = {s: float(np.nanmax(sm[s])) if np.isfinite(sm[s]).any() else math.nan for s in L.SIDES}
         combined = np.fmax(sm["left"], sm["right"])
         peak_i = int(np.nanargmax(combined)) if np.isfinite(combined).any() else 0
-        self._best[self.meter.movement.id] = max(self._best.get(self.meter.movement.id, 0.0),
+        self._best[self._m.movement.id] = max(self._best.get(self._m.movement.id, 0.0),
                                                  *(a for a in amp.values() if np.isfinite(a)), 0.0)
         regions = {s: {r: np.array(pd_causal_median(series.regions[s][r])) for r in REGION_SIGNALS} for s in L.SIDES}
-        syn_u, syn_p, syn_r = synkinesis(self.meter.movement, self.neutral, regions)
+        syn_u, syn_p, syn_r = synkinesis(self._m.movement, self._n, regions)
         hold = R.hold_seconds(series.t, combined, R.Window(0, peak_i, len(combined) - 1))
         floor = self._floor()
         return RepResult(k, float(series.t[0]), float(series.t[peak_i]), float(series.t[-1]), hold,
@@ -325,7 +337,7 @@ class ExerciseSession:
             return state
         if self.phase == "summary" or self.done:
             return self._summary_view(state)
-        step, mv = self._step(), self.meter.movement
+        step, mv = self._step(), self._m.movement
         state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
         state.subtitle = mv.instruction
         state.rep_text = f"repetition {min(self.rep_index + (self.phase != 'instruct'), step.reps)} of {step.reps}"
@@ -346,11 +358,11 @@ class ExerciseSession:
         return state
 
     def _fill_bars(self, state: OverlayState) -> None:
-        mv = self.meter.movement
+        mv = self._m.movement
         if "eye" in mv.regions:  # closure as a share of the open eye
-            target = {s: float(M.eye_aperture(self.neutral.xyz, s)) for s in L.SIDES}
+            target = {s: float(M.eye_aperture(self._n.xyz, s)) for s in L.SIDES}
         else:
-            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self.neutral.iod
+            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self._n.iod
             t = max(nominal, self._best.get(mv.id, 0.0))
             target = {s: t for s in L.SIDES}
         for s in L.SIDES:
@@ -358,7 +370,7 @@ class ExerciseSession:
             if math.isfinite(v):
                 state.bars[s] = max(v, 0.0) / target[s]
                 state.bar_text[s] = (f"{100 * max(v, 0) / target[s]:.0f}% shut" if "eye" in mv.regions
-                                     else f"{v * self.neutral.mm_per_unit:+.1f} mm")
+                                     else f"{v * self._n.mm_per_unit:+.1f} mm")
 
     def _summary_view(self, state: OverlayState) -> OverlayState:
         state.title = "Session summary"
@@ -369,7 +381,8 @@ class ExerciseSession:
 
 def pd_causal_median(y: np.ndarray, n: int = LIVE_SMOOTH_FRAMES) -> list[float]:
     """The live smoothing applied offline to a window: causal running median of n frames."""
-    out, buf = [], deque(maxlen=n)
+    out: list[float] = []
+    buf: deque[float] = deque(maxlen=n)
     for v in y:
         if np.isfinite(v):
             buf.append(v)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,8 +143,7 @@ class LandmarkBuffer:
 
     by_step: dict[int, list] = field(default_factory=dict)
 
-    def add(self, step: int, frame: int, xyz_px: np.ndarray | None, transform: np.ndarray | None,
-            t_s: float) -> None:
+    def add(self, step: int, frame: int, xyz_px: Any, transform: Any, t_s: float) -> None:
         self.by_step.setdefault(step, []).append((frame, t_s, xyz_px, transform))
 
     def __len__(self) -> int:
@@ -184,6 +184,12 @@ def unpack_landmarks(blob: bytes) -> dict[str, np.ndarray]:
     out["xyz_px"] = out["xyz_px"].astype(np.float64) / 16
     out["found"] = out["found"].astype(bool)
     return out
+
+
+def _row_id(cur: sqlite3.Cursor) -> int:
+    if cur.lastrowid is None:  # an INSERT always sets it; None would be an SQLite bug
+        raise FacetrackError("the database did not return the new row's id", EXIT_DATA)
+    return cur.lastrowid
 
 
 class Store:
@@ -302,7 +308,7 @@ class Store:
         with self.transaction():
             cur = self.db.execute("INSERT INTO patients (code, name, affected_side, created_at) VALUES (?, ?, ?, ?)",
                                   (f"P-{secrets.token_hex(4)}", name, affected, now_iso()))
-            return cur.lastrowid
+            return _row_id(cur)
 
     def patients(self) -> list[tuple]:
         return self.db.execute("SELECT id, code, name, affected_side FROM patients ORDER BY name").fetchall()
@@ -316,7 +322,7 @@ class Store:
                 "settings, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (patient_id, started_at or now_iso(), kind, routine, __version__, model_sha256,
                  json.dumps(settings, sort_keys=True), source))
-            return cur.lastrowid
+            return _row_id(cur)
 
     def set_neutral(self, session_id: int, neutral: NeutralRecord) -> None:
         with self.transaction():

@@ -38,7 +38,7 @@ def run(args) -> int:
             print(f"week {week} ({when[:10]}): importing {len(clips)} sample videos")
             todo = [(sample_dir() / c, index[c]["movement"]) for c in clips]
             import_videos(store, DEMO_PATIENT, when, todo, affected="left", model=args.model)
-        page = build_report(store, out / "report", DEMO_PATIENT, None, True)
+        page = build_report(store, out / "report", DEMO_PATIENT)
         csv_path, n = export(store, "reps", out / "export_reps.csv", DEMO_PATIENT)
     print()
     print(f"report:  {page}")

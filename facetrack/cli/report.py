@@ -8,6 +8,6 @@ from facetrack.storage.store import Store
 
 def run(args) -> int:
     with Store(args.data_dir, readonly=True) as store:
-        page = build_report(store, args.out, args.patient, args.session, args.last)
+        page = build_report(store, args.out, args.patient, args.session)
     print(f"report: {page} (plots as PNG beside it)")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from facetrack.errors import FacetrackError
-from facetrack.storage.history import COUNTED
+from facetrack.storage.history import counted_reps
 from facetrack.reporting.csvfile import CsvWriter
 from facetrack.storage.store import Store, clean_name
 from facetrack.tables import FRAME_COLUMNS, FRAME_SCHEMA, REP_SCHEMA, Column, Schema, flag_names
@@ -94,10 +94,6 @@ def _nanmedian(values) -> float:
 def _nanmax(values) -> float:
     vals = [math.nan if v is None else float(v) for v in values]
     return float(np.nanmax(vals)) if vals and not all(map(math.isnan, vals)) else math.nan
-
-
-def counted_reps(store: Store, session_id: int) -> list[dict]:
-    return [r for r in store.reps(session_id) if r["status"] in COUNTED]
 
 
 def rows_for(level: str, store: Store, s, pseudonymise: bool):

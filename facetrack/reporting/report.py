@@ -47,8 +47,10 @@ class SessionData:
 class ReportData:
     patient: str
     sessions: list[dict]            # every session of the patient, in time order
-    with_reps: list[SessionData]    # those with repetitions: the trends
+    with_reps: list[SessionData]    # those with repetitions of the trend's method: the trends
     chosen: list[SessionData]       # shown in detail
+    estimator_version: str | None = None   # the method the trends show
+    older_method_sessions: int = 0          # sessions left out of the trends: measured another way
 
 
 def read_report(store: Store, patient: str | None, session_id: int | None = None) -> ReportData:
@@ -68,9 +70,16 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
         with_any = [s for s in all_sessions if s["n_reps"]]
         chosen = [with_any[-1] if with_any else all_sessions[-1]]
     reps = {s["id"]: counted_reps(store, s["id"]) for s in all_sessions}
+    # A trend draws one line through one method's numbers: the newest method the patient's
+    # sessions were measured with; sessions measured otherwise are counted and said.
+    versions = {r["estimator_version"] or "" for rs in reps.values() for r in rs}
+    newest = max(versions, key=lambda v: (v != "", v), default=None)
+    same = {sid: [r for r in rs if (r["estimator_version"] or "") == newest] for sid, rs in reps.items()}
+    older = sum(1 for sid, rs in reps.items() if rs and not same[sid])
     return ReportData(name, all_sessions,
-                      [SessionData(s, reps[s["id"]]) for s in all_sessions if s["n_reps"]],
-                      [SessionData(s, reps[s["id"]], store.frames(s["id"])) for s in chosen])
+                      [SessionData(s, same[s["id"]]) for s in all_sessions if same[s["id"]]],
+                      [SessionData(s, reps[s["id"]], store.frames(s["id"])) for s in chosen],
+                      newest or None, older)
 
 
 def trend_data(sessions: list[SessionData]) -> dict:
@@ -318,6 +327,10 @@ def write_report(data: ReportData, out: Path) -> Path:
              f"<p>{len(all_sessions)} sessions from {all_sessions[0]['started_at'][:10]} to "
              f"{all_sessions[-1]['started_at'][:10]}. Left and right are the patient's own sides. "
              f"Generated {datetime.now().astimezone().isoformat(timespec='seconds')} by facetrack {__version__}.</p>"]
+    if data.older_method_sessions:
+        parts.append(f"<p class=warn>{data.older_method_sessions} earlier session(s) were measured with an older "
+                     "version of the measuring method and are not in the trends (re-import their videos to "
+                     "include them).</p>")
     if len(with_reps) >= 2:
         trends = trend_data(with_reps)
         parts.append("<h2>Recovery over time</h2>")

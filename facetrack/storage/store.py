@@ -34,6 +34,8 @@ BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
 
 _REP_COLUMNS = REP_SCHEMA.names
+# The reps table as schema 1 made it; later columns come with their migration.
+_V1_REP_COLUMNS = _REP_COLUMNS[:_REP_COLUMNS.index("mm_per_unit_source") + 1]
 _TEXT_COLUMNS = {c.name for c in REP_SCHEMA.columns if c.unit in ("id", "text", "region", "left/right/none")}
 
 _V1_FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags", "left_mm", "right_mm",
@@ -98,7 +100,7 @@ MIGRATIONS: dict[int, list] = {
         "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
         "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
         "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
-                                              for c in _REP_COLUMNS) + ")",
+                                              for c in _V1_REP_COLUMNS) + ")",
         "CREATE INDEX reps_session ON reps(session_id)",
         "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), "
         + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in _V1_FRAME_COLUMNS)
@@ -108,7 +110,7 @@ MIGRATIONS: dict[int, list] = {
             n INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, data BLOB NOT NULL,
             PRIMARY KEY (session_id, first_frame))""",
     ],
-    2: [_migrate_to_2],
+    2: [_migrate_to_2, 'ALTER TABLE reps ADD COLUMN "estimator_version" TEXT'],
 }
 
 

@@ -40,6 +40,8 @@ SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
 LIVE_SMOOTH_FRAMES = 5    # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
 
+KEYS_TEXT = "space pause   n skip   r redo   q end"
+
 WARNING_TEXT = {
     "no_face": "face not found: look at the camera",
     "head_turned": "turn your face to the camera",
@@ -341,10 +343,9 @@ class ExerciseSession:
         return self.results[-1]
 
     def _view(self, t: Tracked, flags, values) -> OverlayState:
-        state = OverlayState(mirrored=self.mirrored, side_label="YOUR")
+        state = OverlayState(mirrored=self.mirrored, side_label="YOUR", keys_text=KEYS_TEXT)
         state.warnings = [WARNING_TEXT[k] for k, v in flags.items() if v and k in WARNING_TEXT][:2]
-        if self.paused:
-            state.big_text = "PAUSED (space)"
+        state.paused = self.paused
         if self.phase == "calibrate":
             state.title = "Relax your face and look at the camera"
             state.subtitle = (f"{self.calib_message} - let's try again" if self.calib_message

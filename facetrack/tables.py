@@ -46,13 +46,16 @@ REP_SCHEMA = Schema((
     Column("right_synkinesis_pct", "% of range", "same, patient's right"),
     Column("tracked_pct", "%", "frames of this repetition with a usable face (found, frontal, whole)"),
     Column("hold_s", "s", "time the stronger side stayed above 80% of its peak"),
-    Column("status", "text", "movement, or no movement"),
+    Column("status", "text", "movement; no movement (nothing stood clear of the rest noise); head moved (live: the "
+           "head turned during it, not measured); redone (the patient redid the step; not counted)"),
     Column("affected_pct_of_other", "%", "affected side's amplitude as % of the other (given --affected); may exceed 100"),
     Column("left_synkinesis_mm", "mm", "left synkinesis as a distance"),
     Column("right_synkinesis_mm", "mm", "right synkinesis as a distance"),
     Column("left_synkinesis_region", "region", "region of the left synkinesis (brow, eye, nose, mouth)"),
     Column("right_synkinesis_region", "region", "region of the right synkinesis"),
     Column("mm_per_unit_source", "text", "what set the mm scale: iris (11.7 mm) or interocular (63 mm)"),
+    Column("estimator_version", "text", "version of the measuring method that made this row (empty: before "
+           "versions were recorded); trends never mix versions"),
 ))
 
 

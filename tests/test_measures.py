@@ -20,7 +20,8 @@ IDS = ["frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril
 
 
 def test_catalogue_has_exactly_the_programme():
-    assert list(MOVEMENT_IDS) == IDS
+    from facetrack.cli.main import MOVEMENT_IDS as PARSER_IDS
+    assert list(MOVEMENT_IDS) == IDS == list(PARSER_IDS)  # the parser's copy (no numpy at start-up) too
     for m in CATALOGUE.values():
         assert m.name and m.instruction and m.regions and m.measure_name and m.direction in (1, -1)
     with pytest.raises(FacetrackError, match="unknown movement"):

@@ -12,6 +12,14 @@ from facetrack.face.measures import eye_aperture
 from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord, flag_bits
 
 
+# The measuring method's version, stored with every repetition.  Bump it whenever what
+# MovementMeter or results_from_series read from a video changes: a trend never draws one line
+# through numbers of two methods (reporting.report).
+#   1: reference-to-frame skin flow, live and offline summarised differently (rows have no version)
+#   2: one summariser for live and offline (analysis.meter.results_from_series)
+ESTIMATOR_VERSION = "2"
+
+
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:
     """The row for one repetition, in REP_SCHEMA's order."""
     def mm(units):
@@ -28,7 +36,7 @@ def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:
         r.synkinesis_pct["left"], r.synkinesis_pct["right"], r.tracked_pct,
         r.hold_s, r.symmetry.status, r.symmetry.affected_pct,
         mm(r.synkinesis_units["left"]), mm(r.synkinesis_units["right"]),
-        r.synkinesis_region["left"], r.synkinesis_region["right"], neutral.scale_source,
+        r.synkinesis_region["left"], r.synkinesis_region["right"], neutral.scale_source, ESTIMATOR_VERSION,
     ]
 
 

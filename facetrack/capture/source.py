@@ -73,11 +73,12 @@ class FrameSource:
         self._cap: cv2.VideoCapture | None = None
         self._still: np.ndarray | None = None
         self._repeat = repeat
+        self.frame_count: int | None = None
         self.is_camera = isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit())
         if self.is_camera:
             self._open_camera(int(spec))
         else:
-            self._open_path(Path(spec), still_fps)
+            self._open_path(Path(str(spec)), still_fps)
 
     # -- opening -----------------------------------------------------------------------
     def _open_camera(self, index: int) -> None:
@@ -141,6 +142,7 @@ class FrameSource:
         return np.ascontiguousarray(image[:, ::-1]) if self.mirrored else image
 
     def _iter_still(self) -> Iterator[Frame]:
+        assert self._still is not None
         image = self._prepare(self._still)
         for i in range(self._repeat):
             self.frames_read += 1
@@ -166,6 +168,7 @@ class FrameSource:
         """The frame's own time from the container, so variable-frame-rate recordings (a
         webcam that skipped frames, phone video) keep true durations; when the container
         gives no increasing times (some codecs report 0 or repeat), index / fps."""
+        assert self._cap is not None
         ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
         if index == 0:
             self._stamp0 = ms / 1000.0 if np.isfinite(ms) and ms >= 0 else 0.0

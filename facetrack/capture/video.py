@@ -45,7 +45,7 @@ class VideoFile:
     def _open(self, width: int, height: int) -> None:
         old = os.umask(0o077)
         try:
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(self.fps or 30.0),
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), float(self.fps or 30.0),
                                            (width, height))
         finally:
             os.umask(old)

@@ -74,7 +74,7 @@ def _check_out(path: Path | None, what: str) -> None:
         raise FacetrackError(f"{what} directory does not exist: {Path(path).parent}")
 
 
-def analyze(args) -> int:
+def run(args) -> int:
     for p, what in ((args.csv, "--csv"), (args.overlay, "--overlay"), (args.plot, "--plot")):
         _check_out(p, what)
     a, points, _ = run_analysis(args.video, args.movement, args.affected, args.mirrored, args.model,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from facetrack.errors import FacetrackError
 from facetrack.reporting.export import export
-from facetrack.cli.import_ import import_videos
+from facetrack.cli.import_ import analysed, store_import
 from facetrack.reporting.report import build_report
 from facetrack.capture.sample_data import sample_dir
 from facetrack.storage.store import Store
@@ -21,7 +21,7 @@ from facetrack.storage.store import Store
 DEMO_PATIENT = "Demo Patient"
 
 
-def demo(args) -> int:
+def run(args) -> int:
     out = Path(args.out).resolve()
     if out.exists() and any(out.iterdir()):
         if not (out / "data" / "facetrack.sqlite").exists():
@@ -31,14 +31,19 @@ def demo(args) -> int:
     index = json.loads((sample_dir() / "samples.json").read_text())
     weeks = sorted({v["week"] for v in index.values()})
     start = datetime.now().astimezone().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(weeks=len(weeks))
-    with Store(out / "data") as store:
-        for week in weeks:
-            clips = sorted(name for name, v in index.items() if v["week"] == week)
-            when = (start + timedelta(weeks=week - 1)).isoformat(timespec="seconds")
-            print(f"week {week} ({when[:10]}): importing {len(clips)} sample videos")
-            todo = [(sample_dir() / c, index[c]["movement"]) for c in clips]
-            import_videos(store, DEMO_PATIENT, when, todo, affected="left", model=args.model)
-        page = build_report(store, out / "report", DEMO_PATIENT, None, True)
+    plan = []  # (when, [(video, movement)]) per weekly session
+    for week in weeks:
+        clips = sorted(name for name, v in index.items() if v["week"] == week)
+        plan.append(((start + timedelta(weeks=week - 1)).isoformat(timespec="seconds"),
+                     [(sample_dir() / c, index[c]["movement"]) for c in clips]))
+    # every clip of every week queued at once, on all the CPUs; stored week by week in order
+    jobs = [(step, video, movement, "left", False, args.model) for _, todo in plan
+            for step, (video, movement) in enumerate(todo)]
+    with Store(out / "data") as store, analysed(jobs) as results:
+        for week, (when, todo) in zip(weeks, plan):
+            print(f"week {week} ({when[:10]}): importing {len(todo)} sample videos")
+            store_import(store, DEMO_PATIENT, when, todo, results, affected="left", model=args.model)
+        page = build_report(store, out / "report", DEMO_PATIENT)
         csv_path, n = export(store, "reps", out / "export_reps.csv", DEMO_PATIENT)
     print()
     print(f"report:  {page}")

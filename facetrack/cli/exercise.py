@@ -16,7 +16,7 @@ from facetrack.live.session import ExerciseSession
 from facetrack.capture.source import FrameSource
 from facetrack.storage.store import Store, clean_name
 
-def exercise(args) -> int:
+def run(args) -> int:
     routine = load_routine(args.routine)
     patient = clean_name(args.patient)
     for p in (args.overlay_out, args.record_video):
@@ -58,18 +58,4 @@ def exercise(args) -> int:
         raise FacetrackError(session.failure)
     if source.problem:
         raise FacetrackError(source.problem)
-    return 0
-
-
-def sessions_cmd(args) -> int:
-    with Store(args.data_dir, readonly=True) as store:
-        rows = store.sessions(args.patient)
-        if not rows:
-            print("no sessions" + (f" for {args.patient}" if args.patient else ""))
-            return 0
-        print(f"{'id':>4}  {'patient':<20} {'started':<25} {'status':<10} {'kind':<8} {'movements':>9} {'reps':>5}")
-        for r in rows:
-            name = r["patient"] if len(r["patient"]) <= 20 else r["patient"][:19] + "~"
-            print(f"{r['id']:>4}  {name:<20} {r['started_at']:<25} {r['status']:<10} {r['kind']:<8} "
-                  f"{r['n_movements']:>9} {r['n_reps']:>5}")
     return 0

@@ -9,7 +9,7 @@ from facetrack.errors import FacetrackError
 from facetrack.storage.store import Store, clean_name
 
 
-def forget_cmd(args) -> int:
+def run(args) -> int:
     name = clean_name(args.patient)
     with Store(args.data_dir, readonly=True) as store:
         found = store.patient_footprint(name)

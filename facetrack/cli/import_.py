@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime, time as dtime
 from pathlib import Path
 
@@ -53,35 +58,68 @@ def plan(videos: list[str], movement: str | None, routine: str | None) -> list[t
     return [(p, movement_for(p, movement)) for p in paths]
 
 
+def _analyse(job: tuple) -> tuple:
+    """One video -> what the store keeps of it (runs in a worker process: table records only,
+    which pickle; the analysis with its optical-flow state does not)."""
+    step, video, movement, affected, mirrored, model = job
+    recorded: list = []
+    try:
+        a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded, step=step)
+    except FacetrackError as err:
+        return step, f"{video.name}: {err}", None
+    rows = [RepRecord(step, rep_record(a.movement.id, a.neutral, r)) for r in a.reps]
+    return step, None, (neutral_record(a.neutral), recorded, rows, [r.symmetry.symmetry_pct for r in a.reps])
+
+
+@contextmanager
+def analysed(jobs: list[tuple], workers: int | None = None) -> Iterator[Iterator[tuple]]:
+    """The results of ``_analyse`` over ``jobs``, in order, computed on ``workers`` processes
+    (default: one per CPU) so that the next videos are analysed while one is stored."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        yield map(_analyse, jobs)
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool.map(_analyse, jobs)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 def import_videos(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], affected=None,
-                  model=None, mirrored=False, quiet=False) -> int:
+                  model=None, mirrored=False, quiet=False, workers: int | None = None) -> int:
     """Analyse each (video, movement) and keep it as one step of one imported session."""
+    jobs = [(step, video, movement, affected, mirrored, model) for step, (video, movement) in enumerate(todo)]
+    with analysed(jobs, workers) as results:
+        return store_import(store, patient, when, todo, results, affected, model, quiet)
+
+
+def store_import(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], results: Iterator[tuple],
+                 affected=None, model=None, quiet=False) -> int:
+    """Keep ``len(todo)`` analysed videos from ``results`` as one session, one commit per
+    video as it arrives: an interruption keeps every video stored before it."""
     pid = store.patient_id(patient, affected=affected)
     recorder = None
-    done = 0
     failures = []
-    for step, (video, movement) in enumerate(todo):
-        recorded: list = []
-        try:
-            a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded, step=step)
-        except FacetrackError as err:
-            failures.append(f"{video.name}: {err}")
+    for _ in todo:
+        step, failure, kept = next(results)
+        video, movement = todo[step]
+        if failure is not None or kept is None:
+            failures.append(failure)
             continue
+        neutral, recorded, rows, syms = kept
         if recorder is None:
             recorder = Recorder(store, pid, "import", _sha(model), {"affected": affected, "videos":
                                 [str(p.name) for p, _ in todo]}, str(video.name), kind="import", started_at=when)
-            recorder.store_record(neutral_record(a.neutral))
+            recorder.store_record(neutral)
         for record, landmarks in recorded:
             recorder.frame(record, landmarks)
-        # the video's frames are committed with its first repetition (or alone, if it has none)
-        for r in a.reps:
-            recorder.store_record(RepRecord(step, rep_record(a.movement.id, a.neutral, r)))
-        recorder.flush()
-        done += 1
+        for row in rows:  # the video's frames are committed with its first repetition ...
+            recorder.store_record(row)
+        recorder.flush()  # ... or alone, if it has none
         if not quiet:
-            syms = [r.symmetry.symmetry_pct for r in a.reps]
             shown = ", ".join("--" if math.isnan(x) else f"{x:.0f}%" for x in syms)
-            print(f"  {video.name}: {movement}, {len(a.reps)} repetitions, symmetry {shown or 'none found'}")
+            print(f"  {video.name}: {movement}, {len(rows)} repetitions, symmetry {shown or 'none found'}")
     if recorder is not None:
         recorder.finish(complete=not failures)
     for f in failures:
@@ -96,7 +134,7 @@ def _sha(model) -> str:
     return load_model_bytes(model)[1]
 
 
-def import_cmd(args) -> int:
+def run(args) -> int:
     patient = clean_name(args.patient)
     when = parse_date(args.date)
     todo = plan(args.videos, args.movement, args.routine)

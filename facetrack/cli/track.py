@@ -1,4 +1,4 @@
-"""Command bodies: glue between parsed arguments and the library."""
+"""``facetrack track``: per-frame landmarks, head pose and quality flags to CSV."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def open_source(args, **kw) -> FrameSource:
     return FrameSource(int(spec) if str(spec).isdigit() else spec, mirrored=args.mirrored, **kw)
 
 
-def track(args) -> int:
+def run(args) -> int:
     from facetrack.reporting.track_csv import write_track_csv
 
     source = open_source(args)

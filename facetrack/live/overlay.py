@@ -36,6 +36,8 @@ class OverlayState:
     mirrored: bool = True          # display mirrored (the patient's left on the screen's left)
     points_xy: np.ndarray | None = None   # measured landmarks, input image pixels
     lines: list[str] = field(default_factory=list)  # a panel of lines (summary screen)
+    keys_text: str = ""           # the keys, always shown small at the very bottom
+    paused: bool = False          # a PAUSED banner across the middle: the picture is not frozen
 
 
 def _scale(img: np.ndarray) -> float:
@@ -106,12 +108,20 @@ def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
         on_left = (side == "left") == state.mirrored
         _bar(img, side, value, state.bar_text.get(side, ""), state.side_label, on_left)
     bottom_lines = ([state.symmetry_text] if state.symmetry_text else []) + [f"! {m}" for m in state.warnings]
-    if bottom_lines:
-        _band(img, h - int((12 + 30 * len(bottom_lines)) * k), h)
+    keys = int(18 * k) if state.keys_text else 0  # a thin strip of its own under everything
+    if bottom_lines or keys:
+        _band(img, h - keys - int((12 + 30 * len(bottom_lines)) * k) if bottom_lines else h - keys, h)
         for i, line in enumerate(bottom_lines):
             color = WARN_BGR if line.startswith("!") else WHITE
-            put_text(img, line, (w // 2, h - int((12 + 30 * (len(bottom_lines) - 1 - i)) * k)), 0.75,
+            put_text(img, line, (w // 2, h - keys - int((12 + 30 * (len(bottom_lines) - 1 - i)) * k)), 0.75,
                      color, anchor="center")
+    if state.paused:
+        mid = h // 2
+        _band(img, mid - int(44 * k), mid + int(40 * k), 0.7)
+        put_text(img, "PAUSED", (w // 2, mid), 1.6, WARN_BGR, 3, anchor="center")
+        put_text(img, "press space to resume", (w // 2, mid + int(30 * k)), 0.7, anchor="center")
+    if state.keys_text:
+        put_text(img, state.keys_text, (w // 2, h - int(5 * k)), 0.42, (210, 210, 210), 1, anchor="center")
     if state.lines:
         _band(img, int(96 * k), int((112 + 30 * len(state.lines)) * k), 0.75)
         for i, line in enumerate(state.lines):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,11 +20,11 @@ from facetrack.face import landmarks as L, measures as M
 
 from facetrack.analysis import reps as R
 from facetrack.analysis.meter import (FrameValues, MovementMeter, Neutral, RepResult, Series, build_neutral,
-                                      frame_flags, synkinesis)
+                                      frame_flags, peak_amplitude, results_from_series)
 from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
 from facetrack.capture.source import Frame
 from facetrack.face.skin import LIVE_IOD_PX, STABLE
-from facetrack.face.movements import REGION_SIGNALS, get_movement
+from facetrack.face.movements import get_movement
 from facetrack.live.overlay import OverlayState, annotate
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
@@ -35,9 +35,12 @@ CALIBRATION_S = 3.0
 INSTRUCT_S = 4.0
 MOVE_LEAD_S = 1.0         # time to reach the position before the hold starts
 RETURN_S = 0.6            # the measure window runs this far into the rest (the face relaxing)
+LIVE_REST_S = 2.0         # the end of the instructions is the rest each repetition is measured against
 SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
-LIVE_SMOOTH_FRAMES = 5    # causal median: ~0.17 s at 30 fps, kills single-frame jitter
+LIVE_SMOOTH_FRAMES = 5    # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
+
+KEYS_TEXT = "space pause   n skip   r redo   q end"
 
 WARNING_TEXT = {
     "no_face": "face not found: look at the camera",
@@ -111,8 +114,22 @@ class ExerciseSession:
         self.ended_by_user = False
         self.failure: str | None = None
         self._window: list = []
-        self._recent = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
-        self._best = {}
+        self._rest: list = []      # (t, FrameValues) of the instructions: the face at rest
+        self._rest_end = 0.0
+        self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
+        self._best: dict[str, float] = {}
+
+    @property
+    def _m(self) -> MovementMeter:
+        """The current movement's meter (set from the first step on)."""
+        assert self.meter is not None, "no movement is being measured yet"
+        return self.meter
+
+    @property
+    def _n(self) -> Neutral:
+        """The calibrated neutral face (set once calibration succeeded)."""
+        assert self.neutral is not None, "not calibrated yet"
+        return self.neutral
 
     # -- public ---------------------------------------------------------------------
     def key(self, k: str) -> None:
@@ -144,8 +161,8 @@ class ExerciseSession:
         record = lms = None
         if self.phase != "summary" and not self.done:
             step = self.step_index if self.meter is not None else -1
-            mm = self.neutral.mm_per_unit if self.neutral is not None else math.nan
-            record = frame_record(step, self.meter.movement.id if self.meter else None, self.phase, t, values,
+            mm = self._n.mm_per_unit if self.neutral is not None else math.nan
+            record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values,
                                   flags, mm)
             lms = landmark_row(step, t)
         if not self.paused and not self.done:
@@ -165,8 +182,11 @@ class ExerciseSession:
     def _advance(self, t: Tracked, flags, values) -> None:
         if self.phase == "calibrate":
             self._calibrate(t, flags)
-        elif self.phase == "instruct" and self.elapsed >= INSTRUCT_S:
-            self._set_phase("move", after=INSTRUCT_S)
+        elif self.phase == "instruct":
+            self._rest.append((self.now, values))
+            if self.elapsed >= INSTRUCT_S:
+                self._rest_end = self.now
+                self._set_phase("move", after=INSTRUCT_S)
         elif self.phase == "move":
             self._window.append((self.now, values))
             if self.elapsed >= self.move_s:
@@ -217,7 +237,7 @@ class ExerciseSession:
         if sum(x["overexposed"] for x in light) > len(light) / 2:
             return WARNING_TEXT["overexposed"]
         centres = np.array([c.face.xy[STABLE].mean(axis=0) for c in usable])
-        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable])
+        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable if c.norm is not None])
         if float(np.linalg.norm(centres.std(axis=0))) > STILL_IOD * iod_px * 3:
             return "keep your head still"
         return None
@@ -228,11 +248,12 @@ class ExerciseSession:
             self._finish(complete=True)
             return
         mv = get_movement(self._step().movement)
-        self.meter = MovementMeter(mv, self.neutral)
+        self.meter = MovementMeter(mv, self._n)
         if not redo:
             self.results.append(StepResult(mv.id))
         self.rep_index = 0
         self._window = []
+        self._rest = []
         self._set_phase("instruct", after=after)
 
     def _next_step(self) -> None:
@@ -246,7 +267,7 @@ class ExerciseSession:
         self.rep_index += 1
         rep = self._rep_result(self.rep_index)
         self._current_result().reps.append(rep)
-        self._stored.append(RepRecord(self.step_index, rep_record(self.meter.movement.id, self.neutral, rep)))
+        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._n, rep)))
         self._window = []
         if self.rep_index >= self._step().reps:
             self._enter_step(self.step_index + 1, after=after)
@@ -267,7 +288,7 @@ class ExerciseSession:
 
     # -- measuring ------------------------------------------------------------------
     def _measure(self, t: Tracked) -> FrameValues:
-        v = self.meter.measure(t)
+        v = self._m.measure(t)
         if not v.usable:
             return v
         for s in L.SIDES:
@@ -278,32 +299,41 @@ class ExerciseSession:
         vals = self._recent[side]
         return float(np.median(vals)) if vals else math.nan
 
-    def _floor(self) -> float:
-        mv = self.meter.movement
-        return 0.5 * mv.min_amplitude_pct_iod / 100.0 * self.neutral.iod
-
     def _rep_result(self, k: int) -> RepResult:
-        times = [w[0] for w in self._window]
-        values = [w[1] for w in self._window if w[1] is not None]
-        if not values:
+        """The repetition as ``analyze`` would read it: the offline summariser
+        (analysis.meter.results_from_series: zero-phase smoothing, 20% start/end, median of
+        the peak top, noise margin) run on the rest before the movement (the end of the
+        instructions, face relaxed) followed by the repetition's window."""
+        rest_from = self._rest_end - LIVE_REST_S
+        pairs = [(t, v) for t, v in self._rest if t >= rest_from and v is not None]
+        n_rest = len(pairs)
+        pairs += [(t, v) for t, v in self._window if v is not None]
+        if len(pairs) == n_rest:
             nan = {s: math.nan for s in L.SIDES}
             return RepResult(k, self.now, self.now, self.now, 0.0, nan, R.symmetry(0, 0, 1), nan, nan,
                              {s: "none" for s in L.SIDES}, 0.0)
-        series = Series.collect(times[:len(values)], values)
-        sm = {s: np.array(pd_causal_median(series.raw["fused"][s])) for s in L.SIDES}
-        amp = {s: float(np.nanmax(sm[s])) if np.isfinite(sm[s]).any() else math.nan for s in L.SIDES}
-        combined = np.fmax(sm["left"], sm["right"])
-        peak_i = int(np.nanargmax(combined)) if np.isfinite(combined).any() else 0
-        self._best[self.meter.movement.id] = max(self._best.get(self.meter.movement.id, 0.0),
-                                                 *(a for a in amp.values() if np.isfinite(a)), 0.0)
-        regions = {s: {r: np.array(pd_causal_median(series.regions[s][r])) for r in REGION_SIGNALS} for s in L.SIDES}
-        syn_u, syn_p, syn_r = synkinesis(self.meter.movement, self.neutral, regions)
-        hold = R.hold_seconds(series.t, combined, R.Window(0, peak_i, len(combined) - 1))
-        floor = self._floor()
-        return RepResult(k, float(series.t[0]), float(series.t[peak_i]), float(series.t[-1]), hold,
-                         {s: (0.0 if math.isnan(a) else a) for s, a in amp.items()},
-                         R.symmetry(amp["left"], amp["right"], floor, self.affected), syn_u, syn_p, syn_r,
-                         100.0 * float(series.usable.mean()))
+        t0 = pairs[0][0]
+        series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
+        rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
+        a = results_from_series(self._m.movement, self._n, series, self.affected, rest_s=rest_s)
+        window = slice(n_rest, None)
+        if a.reps:  # the strongest one if the patient moved twice in one window
+            rep = max(a.reps, key=lambda r: max(r.amplitude.values()))
+            rep = replace(rep, rep=k, t_start_s=rep.t_start_s + t0, t_peak_s=rep.t_peak_s + t0,
+                          t_end_s=rep.t_end_s + t0)
+        else:  # nothing stood clear of the rest noise (or the head turned): not a movement
+            amp = {s: peak_amplitude(a.smoothed[s][window], np.fmax(a.smoothed["left"], a.smoothed["right"])[window])
+                   for s in L.SIDES}
+            status = R.symmetry(0, 0, 1)
+            if a.left_out:
+                status = replace(status, status="head moved")
+            rep = RepResult(k, float(series.t[n_rest] + t0), float(series.t[n_rest] + t0), float(series.t[-1] + t0),
+                            0.0, {s: (0.0 if math.isnan(v) else v) for s, v in amp.items()}, status,
+                            {s: math.nan for s in L.SIDES}, {s: math.nan for s in L.SIDES},
+                            {s: "none" for s in L.SIDES}, 100.0 * float(series.usable[window].mean()))
+        self._best[self._m.movement.id] = max(self._best.get(self._m.movement.id, 0.0),
+                                              *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0)
+        return rep
 
     # -- drawing state --------------------------------------------------------------
     def _step(self):
@@ -313,10 +343,9 @@ class ExerciseSession:
         return self.results[-1]
 
     def _view(self, t: Tracked, flags, values) -> OverlayState:
-        state = OverlayState(mirrored=self.mirrored, side_label="YOUR")
+        state = OverlayState(mirrored=self.mirrored, side_label="YOUR", keys_text=KEYS_TEXT)
         state.warnings = [WARNING_TEXT[k] for k, v in flags.items() if v and k in WARNING_TEXT][:2]
-        if self.paused:
-            state.big_text = "PAUSED (space)"
+        state.paused = self.paused
         if self.phase == "calibrate":
             state.title = "Relax your face and look at the camera"
             state.subtitle = (f"{self.calib_message} - let's try again" if self.calib_message
@@ -325,7 +354,7 @@ class ExerciseSession:
             return state
         if self.phase == "summary" or self.done:
             return self._summary_view(state)
-        step, mv = self._step(), self.meter.movement
+        step, mv = self._step(), self._m.movement
         state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
         state.subtitle = mv.instruction
         state.rep_text = f"repetition {min(self.rep_index + (self.phase != 'instruct'), step.reps)} of {step.reps}"
@@ -346,11 +375,11 @@ class ExerciseSession:
         return state
 
     def _fill_bars(self, state: OverlayState) -> None:
-        mv = self.meter.movement
+        mv = self._m.movement
         if "eye" in mv.regions:  # closure as a share of the open eye
-            target = {s: float(M.eye_aperture(self.neutral.xyz, s)) for s in L.SIDES}
+            target = {s: float(M.eye_aperture(self._n.xyz, s)) for s in L.SIDES}
         else:
-            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self.neutral.iod
+            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self._n.iod
             t = max(nominal, self._best.get(mv.id, 0.0))
             target = {s: t for s in L.SIDES}
         for s in L.SIDES:
@@ -358,23 +387,13 @@ class ExerciseSession:
             if math.isfinite(v):
                 state.bars[s] = max(v, 0.0) / target[s]
                 state.bar_text[s] = (f"{100 * max(v, 0) / target[s]:.0f}% shut" if "eye" in mv.regions
-                                     else f"{v * self.neutral.mm_per_unit:+.1f} mm")
+                                     else f"{v * self._n.mm_per_unit:+.1f} mm")
 
     def _summary_view(self, state: OverlayState) -> OverlayState:
         state.title = "Session summary"
         state.subtitle = "symmetry: today / last time / first time  (q to close)"
         state.lines = summary_lines(self.results, self.history)
         return state
-
-
-def pd_causal_median(y: np.ndarray, n: int = LIVE_SMOOTH_FRAMES) -> list[float]:
-    """The live smoothing applied offline to a window: causal running median of n frames."""
-    out, buf = [], deque(maxlen=n)
-    for v in y:
-        if np.isfinite(v):
-            buf.append(v)
-        out.append(float(np.median(buf)) if buf else math.nan)
-    return out
 
 
 def summary_lines(results: list[StepResult], history: dict) -> list[str]:

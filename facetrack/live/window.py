@@ -4,6 +4,7 @@ gives back the user's keys (the close button counts as "close")."""
 from __future__ import annotations
 
 import os
+import sys
 
 import cv2
 
@@ -16,7 +17,7 @@ KEYS = {ord(" "): "space", ord("n"): "n", ord("r"): "r", ord("q"): "q", 27: "esc
 
 def display_available() -> bool:
     """An X or Wayland display to open a window on (Linux); other systems always have one."""
-    if not os.sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 

@@ -46,7 +46,8 @@ def dictionary_path(csv_path: Path) -> Path:
 
 def write_dictionary(schema: Schema, csv_path: Path) -> Path:
     path = dictionary_path(csv_path)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8") as fh:
+        os.chmod(path, 0o600)  # an older dictionary left by a previous export keeps no wider mode
         out = csv.writer(fh)
         out.writerow(["column", "unit", "meaning"])
         for c in schema.columns:
@@ -62,7 +63,9 @@ class CsvWriter:
         self.path = Path(path)
         self.schema = schema
         self._tmp = self.path.with_name(self.path.name + ".partial")
-        self._fh = open(self._tmp, "w", newline="", encoding="utf-8")
+        # created owner-only: a patient's measures are never readable by others, not even briefly
+        self._fh = open(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="",
+                        encoding="utf-8")
         os.chmod(self._tmp, 0o600)
         self._out = csv.writer(self._fh)
         self._out.writerow(schema.names)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from facetrack.errors import FacetrackError
-from facetrack.storage.history import COUNTED
+from facetrack.storage.history import counted_reps
 from facetrack.reporting.csvfile import CsvWriter
 from facetrack.storage.store import Store, clean_name
 from facetrack.tables import FRAME_COLUMNS, FRAME_SCHEMA, REP_SCHEMA, Column, Schema, flag_names
@@ -96,10 +96,6 @@ def _nanmax(values) -> float:
     return float(np.nanmax(vals)) if vals and not all(map(math.isnan, vals)) else math.nan
 
 
-def counted_reps(store: Store, session_id: int) -> list[dict]:
-    return [r for r in store.reps(session_id) if r["status"] in COUNTED]
-
-
 def rows_for(level: str, store: Store, s, pseudonymise: bool):
     common = _common(s, pseudonymise)
     if level == "sessions":
@@ -152,11 +148,3 @@ def export(store: Store, level: str, out: Path, patient=None, day_from=None, day
 def os_writable(path: Path) -> bool:
     import os
     return os.access(path, os.W_OK)
-
-
-def export_cmd(args) -> int:
-    with Store(args.data_dir, readonly=True) as store:
-        path, n = export(store, args.level, args.out, args.patient, getattr(args, "from"), args.to,
-                         args.pseudonymise, args.overwrite)
-    print(f"{n} rows ({args.level}) written to {path}; data dictionary: {path.with_name(path.stem + '.dictionary.csv')}")
-    return 0

@@ -7,6 +7,7 @@ plot reads in grey print and for every kind of colour vision.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -16,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from facetrack.analysis.meter import Analysis  # noqa: E402
 
-SIDE_STYLE = {
+SIDE_STYLE: dict[str, dict[str, Any]] = {
     "left": dict(color="#0072B2", linestyle="-", label="patient's left"),
     "right": dict(color="#D55E00", linestyle="--", label="patient's right"),
 }

@@ -1,7 +1,9 @@
 """``facetrack report``: a self-contained HTML report and the same plots as PNG.
 
-Compute (numbers from the database) and draw (matplotlib) are kept apart: ``session_data``
-and ``trend_data`` return plain numbers; the ``plot_*`` functions only draw them.
+Read once, then draw: :func:`read_report` takes everything the report shows out of the store
+into a :class:`ReportData`; ``trend_data`` and ``amplitude_history`` turn it into plain
+numbers, and :func:`write_report` and the ``plot_*`` functions draw those, never touching
+the store.  Every file written is the owner's only (0600 in a 0700 folder): it is health data.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import base64
 import html
 import math
+import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -16,8 +20,7 @@ import numpy as np
 
 from facetrack import __version__
 from facetrack.errors import FacetrackError
-from facetrack.reporting.export import counted_reps
-from facetrack.storage.history import session_symmetry
+from facetrack.storage.history import counted_reps, median_symmetry
 from facetrack.face.movements import CATALOGUE
 from facetrack.reporting.plots import SIDE_STYLE, plt
 from facetrack.storage.store import Store, clean_name
@@ -30,11 +33,60 @@ def _days(iso: str, first: str) -> float:
     return (datetime.fromisoformat(iso) - datetime.fromisoformat(first)).total_seconds() / 86400
 
 
-def trend_data(store: Store, sessions) -> dict:
+@dataclass(frozen=True)
+class SessionData:
+    """One session as the report shows it: its row, counted repetitions, and (for the
+    sessions shown in detail) its frames."""
+
+    session: dict
+    reps: list[dict]
+    frames: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    patient: str
+    sessions: list[dict]            # every session of the patient, in time order
+    with_reps: list[SessionData]    # those with repetitions of the trend's method: the trends
+    chosen: list[SessionData]       # shown in detail
+    estimator_version: str | None = None   # the method the trends show
+    older_method_sessions: int = 0          # sessions left out of the trends: measured another way
+
+
+def read_report(store: Store, patient: str | None, session_id: int | None = None) -> ReportData:
+    """Everything a report shows, read from the store in one pass."""
+    all_sessions = [dict(s) for s in store.sessions(clean_name(patient) if patient else None)]
+    if not all_sessions:
+        raise FacetrackError("no sessions to report" + (f" for {patient}" if patient else ""))
+    names = {s["patient"] for s in all_sessions}
+    if len(names) > 1:
+        raise FacetrackError(f"the database holds {len(names)} patients; choose one with --patient")
+    name = names.pop()
+    if session_id is not None:
+        chosen = [s for s in all_sessions if s["id"] == session_id]
+        if not chosen:
+            raise FacetrackError(f"no session {session_id} for {name}")
+    else:  # the latest session with repetitions (--last says the same explicitly)
+        with_any = [s for s in all_sessions if s["n_reps"]]
+        chosen = [with_any[-1] if with_any else all_sessions[-1]]
+    reps = {s["id"]: counted_reps(store, s["id"]) for s in all_sessions}
+    # A trend draws one line through one method's numbers: the newest method the patient's
+    # sessions were measured with; sessions measured otherwise are counted and said.
+    versions = {r["estimator_version"] or "" for rs in reps.values() for r in rs}
+    newest = max(versions, key=lambda v: (v != "", v), default=None)
+    same = {sid: [r for r in rs if (r["estimator_version"] or "") == newest] for sid, rs in reps.items()}
+    older = sum(1 for sid, rs in reps.items() if rs and not same[sid])
+    return ReportData(name, all_sessions,
+                      [SessionData(s, same[s["id"]]) for s in all_sessions if same[s["id"]]],
+                      [SessionData(s, reps[s["id"]], store.frames(s["id"])) for s in chosen],
+                      newest or None, older)
+
+
+def trend_data(sessions: list[SessionData]) -> dict:
     """Per movement: dates, symmetry, linear trend (points per week) and change since first."""
     out = {}
-    first = sessions[0]["started_at"]
-    per = [(s, session_symmetry(store, s["id"])) for s in sessions]
+    first = sessions[0].session["started_at"]
+    per = [(d.session, median_symmetry(d.reps)) for d in sessions]
     for m in CATALOGUE:
         pts = [(_days(s["started_at"], first), sym[m], s["started_at"][:10]) for s, sym in per
                if m in sym and not math.isnan(sym[m])]
@@ -48,16 +100,16 @@ def trend_data(store: Store, sessions) -> dict:
     return out
 
 
-def amplitude_history(store: Store, sessions, affected: str | None) -> dict:
+def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict:
     """Per movement: median amplitude of the affected (or weaker-on-average) side and the other."""
     out = {}
-    first = sessions[0]["started_at"]
+    first = sessions[0].session["started_at"]
     for m in CATALOGUE:
         rows = []
-        for s in sessions:
-            rs = [r for r in counted_reps(store, s["id"]) if r["movement"] == m]
+        for d in sessions:
+            rs = [r for r in d.reps if r["movement"] == m]
             if rs:
-                rows.append((_days(s["started_at"], first), np.nanmedian([r["left_amplitude_mm"] or np.nan for r in rs]),
+                rows.append((_days(d.session["started_at"], first), np.nanmedian([r["left_amplitude_mm"] or np.nan for r in rs]),
                              np.nanmedian([r["right_amplitude_mm"] or np.nan for r in rs])))
         if rows:
             a = np.array(rows)
@@ -68,11 +120,16 @@ def amplitude_history(store: Store, sessions, affected: str | None) -> dict:
 
 
 # -- drawing ------------------------------------------------------------------------
+def _private(path: Path) -> Path:
+    os.chmod(path, 0o600)
+    return path
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
-    return path
+    return _private(path)
 
 
 def _grid(n: int, width: float = 4.2, height: float = 2.9):
@@ -84,9 +141,8 @@ def _grid(n: int, width: float = 4.2, height: float = 2.9):
     return fig, list(axes.flat)
 
 
-def plot_session_movements(store: Store, session, path: Path) -> Path | None:
-    frames = store.frames(session["id"])
-    reps = counted_reps(store, session["id"])
+def plot_session_movements(data: SessionData, path: Path) -> Path | None:
+    session, frames, reps = data.session, data.frames or [], data.reps
     movements = list(dict.fromkeys(r["movement"] for r in reps))
     if not movements:
         return None
@@ -118,8 +174,8 @@ def plot_session_movements(store: Store, session, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_session_bars(store: Store, session, path: Path) -> Path | None:
-    reps = counted_reps(store, session["id"])
+def plot_session_bars(data: SessionData, path: Path) -> Path | None:
+    session, reps = data.session, data.reps
     movements = list(dict.fromkeys(r["movement"] for r in reps))
     if not movements:
         return None
@@ -258,28 +314,25 @@ img{max-width:100%}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px
 .num{text-align:right}.warn{color:#8a4b00}figure{margin:1em 0}figcaption{font-size:.9em;color:#555}"""
 
 
-def build_report(store: Store, out: Path, patient: str | None, session_id: int | None, last: bool) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    all_sessions = store.sessions(clean_name(patient) if patient else None)
-    if not all_sessions:
-        raise FacetrackError("no sessions to report" + (f" for {patient}" if patient else ""))
-    names = {s["patient"] for s in all_sessions}
-    if len(names) > 1:
-        raise FacetrackError(f"the database holds {len(names)} patients; choose one with --patient")
-    name = names.pop()
-    with_reps = [s for s in all_sessions if s["n_reps"]]
-    if session_id is not None:
-        chosen = [s for s in all_sessions if s["id"] == session_id]
-        if not chosen:
-            raise FacetrackError(f"no session {session_id} for {name}")
-    else:  # the latest session with repetitions (--last says the same explicitly)
-        chosen = [with_reps[-1] if with_reps else all_sessions[-1]]
+def build_report(store: Store, out: Path, patient: str | None, session_id: int | None = None) -> Path:
+    """Read the report's data from ``store`` and write it into ``out``; returns the page."""
+    return write_report(read_report(store, patient, session_id), out)
+
+
+def write_report(data: ReportData, out: Path) -> Path:
+    """The HTML page and its PNG plots, from data already read."""
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder the user named is left as it is
+    name, all_sessions, with_reps = data.patient, data.sessions, data.with_reps
     parts = [f"<h1>facetrack report: {html.escape(name)}</h1>",
              f"<p>{len(all_sessions)} sessions from {all_sessions[0]['started_at'][:10]} to "
              f"{all_sessions[-1]['started_at'][:10]}. Left and right are the patient's own sides. "
              f"Generated {datetime.now().astimezone().isoformat(timespec='seconds')} by facetrack {__version__}.</p>"]
+    if data.older_method_sessions:
+        parts.append(f"<p class=warn>{data.older_method_sessions} earlier session(s) were measured with an older "
+                     "version of the measuring method and are not in the trends (re-import their videos to "
+                     "include them).</p>")
     if len(with_reps) >= 2:
-        trends = trend_data(store, with_reps)
+        trends = trend_data(with_reps)
         parts.append("<h2>Recovery over time</h2>")
         parts.append(_img(plot_trends(trends, out / "trend_symmetry.png", name), "Symmetry of each movement per session, with a linear trend"))
         rows = "".join(f"<tr><td>{CATALOGUE[m].name}</td><td class=num>{d['symmetry'][0]:.0f}%</td>"
@@ -287,17 +340,18 @@ def build_report(store: Store, out: Path, patient: str | None, session_id: int |
                        f"<td class=num>{_fmt(d['slope_per_week'])}</td></tr>" for m, d in trends.items())
         parts.append("<table><tr><th>movement</th><th>first</th><th>latest</th><th>change (points)</th>"
                      f"<th>trend (points/week)</th></tr>{rows}</table>")
-        parts.append(_img(plot_amplitudes(amplitude_history(store, with_reps, with_reps[-1]["affected_side"]),
+        parts.append(_img(plot_amplitudes(amplitude_history(with_reps, with_reps[-1].session["affected_side"]),
                                           out / "trend_amplitude.png"), "Affected side against the other, per movement"))
-        parts.append(_img(plot_rest_trend(with_reps, out / "trend_rest.png"), "Resting asymmetry over time"))
-    for s in chosen:
-        reps = counted_reps(store, s["id"])
+        parts.append(_img(plot_rest_trend([d.session for d in with_reps], out / "trend_rest.png"),
+                          "Resting asymmetry over time"))
+    for d in data.chosen:
+        s, reps = d.session, d.reps
         parts.append(f"<h2>Session {s['id']}: {s['started_at']} ({s['status']}, {s['kind']})</h2>")
         table, _ = clinical_table(s, reps)
         parts.append("<h3>Clinical summary</h3>" + table)
-        parts.append(_img(plot_session_movements(store, s, out / f"session{s['id']}_movements.png"),
+        parts.append(_img(plot_session_movements(d, out / f"session{s['id']}_movements.png"),
                           "Each movement over time, per side, repetitions shaded"))
-        parts.append(_img(plot_session_bars(store, s, out / f"session{s['id']}_symmetry.png"),
+        parts.append(_img(plot_session_bars(d, out / f"session{s['id']}_symmetry.png"),
                           "Symmetry per repetition, synkinesis per side, resting asymmetry"))
         rows = "".join(f"<tr><td>{CATALOGUE[r['movement']].name}</td><td class=num>{int(r['rep'])}</td>"
                        f"<td class=num>{_fmt(r['left_amplitude_mm'])}</td><td class=num>{_fmt(r['right_amplitude_mm'])}</td>"
@@ -305,13 +359,10 @@ def build_report(store: Store, out: Path, patient: str | None, session_id: int |
         parts.append("<table class=reps><tr><th>movement</th><th>rep</th><th>left (mm)</th><th>right (mm)</th>"
                      f"<th>symmetry (%)</th><th>weaker</th></tr>{rows}</table>")
     page = out / "report.html"
-    page.write_text(f"<!doctype html><html lang=en><meta charset=utf-8><title>facetrack report</title>"
-                    f"<style>{CSS}</style><body>{''.join(parts)}</body></html>", encoding="utf-8")
-    return page
-
-
-def report_cmd(args) -> int:
-    with Store(args.data_dir, readonly=True) as store:
-        page = build_report(store, args.out, args.patient, args.session, args.last)
-    print(f"report: {page} (plots as PNG beside it)")
-    return 0
+    old = os.umask(0o077)
+    try:
+        page.write_text(f"<!doctype html><html lang=en><meta charset=utf-8><title>facetrack report</title>"
+                        f"<style>{CSS}</style><body>{''.join(parts)}</body></html>", encoding="utf-8")
+    finally:
+        os.umask(old)
+    return _private(page)

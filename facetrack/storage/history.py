@@ -11,12 +11,22 @@ from facetrack.storage.store import Store
 COUNTED = ("movement", "no movement")  # "redone" repetitions are kept but not counted
 
 
-def session_symmetry(store: Store, session_id: int) -> dict[str, float]:
-    """Median symmetry % per movement in one session (NaN where no rep moved)."""
+def counted_reps(store: Store, session_id: int) -> list[dict]:
+    """A session's repetitions that count (the redone ones are kept but left out)."""
+    return store.reps(session_id, COUNTED)
+
+
+def median_symmetry(reps: list[dict]) -> dict[str, float]:
+    """Median symmetry % per movement over ``reps`` (NaN where no repetition moved)."""
     out: dict[str, list] = {}
-    for r in store.reps(session_id, COUNTED):
+    for r in reps:
         out.setdefault(r["movement"], []).append(math.nan if r["symmetry_pct"] is None else r["symmetry_pct"])
     return {m: (float(np.nanmedian(v)) if not all(map(math.isnan, v)) else math.nan) for m, v in out.items()}
+
+
+def session_symmetry(store: Store, session_id: int) -> dict[str, float]:
+    """Median symmetry % per movement in one session (NaN where no rep moved)."""
+    return median_symmetry(counted_reps(store, session_id))
 
 
 def previous_and_first(store: Store, patient_id: int, before_session: int | None = None) -> dict[str, tuple]:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,8 @@ BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
 
 _REP_COLUMNS = REP_SCHEMA.names
+# The reps table as schema 1 made it; later columns come with their migration.
+_V1_REP_COLUMNS = _REP_COLUMNS[:_REP_COLUMNS.index("mm_per_unit_source") + 1]
 _TEXT_COLUMNS = {c.name for c in REP_SCHEMA.columns if c.unit in ("id", "text", "region", "left/right/none")}
 
 _V1_FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags", "left_mm", "right_mm",
@@ -97,7 +100,7 @@ MIGRATIONS: dict[int, list] = {
         "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
         "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
         "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
-                                              for c in _REP_COLUMNS) + ")",
+                                              for c in _V1_REP_COLUMNS) + ")",
         "CREATE INDEX reps_session ON reps(session_id)",
         "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), "
         + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in _V1_FRAME_COLUMNS)
@@ -107,7 +110,7 @@ MIGRATIONS: dict[int, list] = {
             n INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, data BLOB NOT NULL,
             PRIMARY KEY (session_id, first_frame))""",
     ],
-    2: [_migrate_to_2],
+    2: [_migrate_to_2, 'ALTER TABLE reps ADD COLUMN "estimator_version" TEXT'],
 }
 
 
@@ -142,8 +145,7 @@ class LandmarkBuffer:
 
     by_step: dict[int, list] = field(default_factory=dict)
 
-    def add(self, step: int, frame: int, xyz_px: np.ndarray | None, transform: np.ndarray | None,
-            t_s: float) -> None:
+    def add(self, step: int, frame: int, xyz_px: Any, transform: Any, t_s: float) -> None:
         self.by_step.setdefault(step, []).append((frame, t_s, xyz_px, transform))
 
     def __len__(self) -> int:
@@ -184,6 +186,12 @@ def unpack_landmarks(blob: bytes) -> dict[str, np.ndarray]:
     out["xyz_px"] = out["xyz_px"].astype(np.float64) / 16
     out["found"] = out["found"].astype(bool)
     return out
+
+
+def _row_id(cur: sqlite3.Cursor) -> int:
+    if cur.lastrowid is None:  # an INSERT always sets it; None would be an SQLite bug
+        raise FacetrackError("the database did not return the new row's id", EXIT_DATA)
+    return cur.lastrowid
 
 
 class Store:
@@ -302,7 +310,7 @@ class Store:
         with self.transaction():
             cur = self.db.execute("INSERT INTO patients (code, name, affected_side, created_at) VALUES (?, ?, ?, ?)",
                                   (f"P-{secrets.token_hex(4)}", name, affected, now_iso()))
-            return cur.lastrowid
+            return _row_id(cur)
 
     def patients(self) -> list[tuple]:
         return self.db.execute("SELECT id, code, name, affected_side FROM patients ORDER BY name").fetchall()
@@ -316,7 +324,7 @@ class Store:
                 "settings, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (patient_id, started_at or now_iso(), kind, routine, __version__, model_sha256,
                  json.dumps(settings, sort_keys=True), source))
-            return cur.lastrowid
+            return _row_id(cur)
 
     def set_neutral(self, session_id: int, neutral: NeutralRecord) -> None:
         with self.transaction():

@@ -241,7 +241,7 @@ def test_overlay_video_has_every_frame_once(recorded):
 def test_report_shows_what_was_stored(recorded, tmp_path):
     d, store, sid, end, spy = recorded
     from facetrack.reporting.report import build_report
-    page = build_report(store, tmp_path / "report", None, sid, False).read_text()
+    page = build_report(store, tmp_path / "report", None, sid).read_text()
     import re
     table = re.findall(r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
                        r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td><td>(\w+)</td>", page)

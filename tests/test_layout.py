@@ -45,8 +45,11 @@ def imports_of(path: Path) -> set[str]:
                 mod = node.module or ""
             out.add(mod)
             out.update(f"{mod}.{a.name}" for a in node.names)  # "from facetrack import cli"
-        elif (isinstance(node, ast.Call) and node.args
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")
+        ):
             arg = node.args[0]  # importlib.import_module("x.y") or f"x.{name}": the known prefix
             if isinstance(arg, ast.JoinedStr) and arg.values and isinstance(arg.values[0], ast.Constant):
                 arg = arg.values[0]
@@ -104,8 +107,9 @@ def storage_offenders(files) -> dict[str, list[str]]:
     for f in files:
         mods = IMPORTS[f]
         ours = {m for m in mods if under(m, "facetrack")}
-        wrong = sorted(m for m in ours if m not in ("facetrack", "facetrack.__version__")
-                       and not any(under(m, a) for a in allowed))
+        wrong = sorted(
+            m for m in ours if m not in ("facetrack", "facetrack.__version__") and not any(under(m, a) for a in allowed)
+        )
         if wrong:
             bad[f] = wrong
     return bad
@@ -117,8 +121,9 @@ def test_storage_imports_only_storage_tables_errors_and_the_version():
     assert storage_offenders(files) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="storage/reanalyse.py imports facetrack.face and facetrack.capture: "
-                                       "move it to analysis/")
+@pytest.mark.xfail(
+    strict=True, reason="storage/reanalyse.py imports facetrack.face and facetrack.capture: move it to analysis/"
+)
 def test_reanalyse_is_not_in_storage_or_imports_only_storage():
     assert storage_offenders([f for f in IMPORTS if f == MISPLACED_IN_STORAGE]) == {}
 
@@ -127,10 +132,13 @@ def test_tables_is_a_leaf():
     assert sorted(m for m in IMPORTS["facetrack/tables.py"] if under(m, "facetrack")) == []
 
 
-@pytest.mark.parametrize("layer,forbidden", [
-    ("face", ["facetrack.analysis", "facetrack.live", "facetrack.storage", "facetrack.reporting"]),
-    ("analysis", ["facetrack.live", "facetrack.storage", "facetrack.reporting"]),
-])
+@pytest.mark.parametrize(
+    "layer,forbidden",
+    [
+        ("face", ["facetrack.analysis", "facetrack.live", "facetrack.storage", "facetrack.reporting"]),
+        ("analysis", ["facetrack.live", "facetrack.storage", "facetrack.reporting"]),
+    ],
+)
 def test_measuring_layers_do_not_reach_up(layer, forbidden):
     assert offenders([f for f in IMPORTS if f.startswith(f"facetrack/{layer}/")], forbidden) == {}
 
@@ -141,16 +149,22 @@ def test_no_sql_outside_storage():
         f = rel(path)
         if f.startswith("facetrack/storage/"):
             continue
-        calls = [n.lineno for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                 and n.func.attr in ("execute", "executemany", "executescript")]
+        calls = [
+            n.lineno
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr in ("execute", "executemany", "executescript")
+        ]
         if calls:
             bad[f] = calls
     assert bad == {}
 
 
 def test_the_store_starts_without_cv2_or_scipy():
-    code = ("import sys, facetrack.storage.store, facetrack.tables\n"
-            "print(sorted(m for m in ('cv2', 'scipy', 'mediapipe', 'matplotlib') if m in sys.modules))")
+    code = (
+        "import sys, facetrack.storage.store, facetrack.tables\n"
+        "print(sorted(m for m in ('cv2', 'scipy', 'mediapipe', 'matplotlib') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

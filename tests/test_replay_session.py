@@ -19,8 +19,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from conftest import DATA, shared_once
+
 from facetrack.capture.replay import ReplayLandmarker, load_face_frames
 from facetrack.capture.source import Frame, FrameSource
 from facetrack.capture.video import VideoSink
@@ -36,7 +36,7 @@ from facetrack.tables import RepRecord
 CLIP = DATA / "replay_session.mp4"
 FACES = DATA / "replay_session.npz"
 ROUTINE = DATA / "replay_session.toml"
-EVERY = 3      # of the clip's 30 fps: the session runs at 10 fps
+EVERY = 3  # of the clip's 30 fps: the session runs at 10 fps
 WEAK = "left"  # the generator moved the patient's left at half the amplitude
 
 
@@ -53,7 +53,7 @@ class Spy:
     def __init__(self, db_path: Path):
         self.db_path = db_path
         self.frames: list = []
-        self.committed_at_rep: list[tuple[int, int]] = []   # (reps, frames) visible then
+        self.committed_at_rep: list[tuple[int, int]] = []  # (reps, frames) visible then
         self.closed = 0
         self.keys: Keys | None = None
 
@@ -64,8 +64,12 @@ class Spy:
         if isinstance(item, RepRecord):
             db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
             try:
-                self.committed_at_rep.append((db.execute("SELECT count(*) FROM reps").fetchone()[0],
-                                              db.execute("SELECT count(*) FROM frames").fetchone()[0]))
+                self.committed_at_rep.append(
+                    (
+                        db.execute("SELECT count(*) FROM reps").fetchone()[0],
+                        db.execute("SELECT count(*) FROM frames").fetchone()[0],
+                    )
+                )
             finally:
                 db.close()
 
@@ -111,13 +115,20 @@ class Seen:
     """What the sinks saw of the shared run, as kept on disk for the other worker."""
 
     def __init__(self, spy: Spy):
-        self.frames = [SimpleNamespace(record=o.record, title=o.overlay.title, symmetry_text=o.overlay.symmetry_text,
-                                       lines=list(o.overlay.lines)) for o in spy.frames]
+        self.frames = [
+            SimpleNamespace(
+                record=o.record,
+                title=o.overlay.title,
+                symmetry_text=o.overlay.symmetry_text,
+                lines=list(o.overlay.lines),
+            )
+            for o in spy.frames
+        ]
         self.committed_at_rep, self.closed = spy.committed_at_rep, spy.closed
 
 
 def _record_whole_session(d: Path) -> None:
-    store, rec, session, end, spy = run(d / "data", overlay=d / "overlay.mp4")
+    store, rec, _session, end, spy = run(d / "data", overlay=d / "overlay.mp4")
     store.close()
     (d / "run.pkl").write_bytes(pickle.dumps((rec.session_id, end, Seen(spy))))
 
@@ -135,10 +146,13 @@ def recorded(tmp_path_factory):
 def test_replay_needs_no_mediapipe_and_refuses_the_wrong_clip(tmp_path):
     import subprocess
     import sys
-    code = ("import sys\nfrom facetrack.capture.replay import ReplayLandmarker\n"
-            "from facetrack.face.pipeline import Tracker\nfrom facetrack.live.runner import run_session\n"
-            f"t = Tracker(landmarker=ReplayLandmarker({str(FACES)!r}))\n"
-            "print('mediapipe' in sys.modules)")
+
+    code = (
+        "import sys\nfrom facetrack.capture.replay import ReplayLandmarker\n"
+        "from facetrack.face.pipeline import Tracker\nfrom facetrack.live.runner import run_session\n"
+        f"t = Tracker(landmarker=ReplayLandmarker({str(FACES)!r}))\n"
+        "print('mediapipe' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     faces, sha = load_face_frames(FACES)
@@ -155,7 +169,7 @@ def test_replay_needs_no_mediapipe_and_refuses_the_wrong_clip(tmp_path):
 
 
 def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
-    d, store, sid, end, spy = recorded
+    _d, store, sid, end, spy = recorded
     assert end.complete and end.failure is None  # (the clip ends on the summary screen)
     assert spy.closed == 1  # every sink closed exactly once
     (s,) = store.sessions()
@@ -163,8 +177,11 @@ def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
     assert s["model_sha256"] == load_face_frames(FACES)[1]
     assert s["mm_per_unit"] and 50 < s["iod_mm"] < 75
     reps = store.reps(sid)
-    assert [(r["movement"], r["rep"], r["step"]) for r in reps] == [("brow_raise", 1, 0), ("brow_raise", 2, 0),
-                                                                   ("lip_spread_i", 1, 1)]
+    assert [(r["movement"], r["rep"], r["step"]) for r in reps] == [
+        ("brow_raise", 1, 0),
+        ("brow_raise", 2, 0),
+        ("lip_spread_i", 1, 1),
+    ]
     for r in reps:
         assert r["status"] == "movement" and r["weaker_side"] == WEAK, r
         assert r["left_amplitude_mm"] < r["right_amplitude_mm"]
@@ -173,7 +190,7 @@ def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
 
 
 def test_frames_and_landmarks_kept_per_step(recorded):
-    d, store, sid, end, spy = recorded
+    _d, store, sid, _end, spy = recorded
     handed = [o.record for o in spy.frames if o.record is not None]
     stored = store.frames(sid)
     assert len(stored) == len(handed) > 150
@@ -189,12 +206,13 @@ def test_frames_and_landmarks_kept_per_step(recorded):
     assert worst <= 1 / 32 + 1e-6
     # the offline twin recomputes every live mesh measure from those landmarks alone
     from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
+
     assert len(mesh_measures(store, sid)) > 80
     assert max_difference_mm(store, sid) < 0.05
 
 
 def test_each_repetition_is_committed_when_it_finishes(recorded):
-    d, store, sid, end, spy = recorded
+    _d, store, sid, _end, spy = recorded
     reps_seen = [n for n, _ in spy.committed_at_rep]
     frames_seen = [n for _, n in spy.committed_at_rep]
     assert reps_seen == [1, 2, 3]  # visible to another process at once
@@ -204,6 +222,7 @@ def test_each_repetition_is_committed_when_it_finishes(recorded):
 
 def _video_frames(path: Path) -> tuple[float, list[tuple]]:
     import cv2
+
     cap = cv2.VideoCapture(str(path))
     try:
         fps, shapes = cap.get(cv2.CAP_PROP_FPS), []
@@ -217,7 +236,7 @@ def _video_frames(path: Path) -> tuple[float, list[tuple]]:
 
 
 def test_overlay_video_is_private_and_at_the_source_rate(recorded):
-    d, store, sid, end, spy = recorded
+    d, _store, _sid, end, spy = recorded
     path = d / "overlay.mp4"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     fps, shapes = _video_frames(path)
@@ -226,33 +245,51 @@ def test_overlay_video_is_private_and_at_the_source_rate(recorded):
     titles = [o.title for o in spy.frames]
     assert titles[0].startswith("Relax your face") and titles[-1] == "Session summary"
     assert any(t.startswith("1/2") for t in titles) and any(t.startswith("2/2") for t in titles)
-    assert any(o.symmetry_text.startswith("last rep symmetry") and "weaker: left" in o.symmetry_text
-               for o in spy.frames if o.symmetry_text)
+    assert any(
+        o.symmetry_text.startswith("last rep symmetry") and "weaker: left" in o.symmetry_text
+        for o in spy.frames
+        if o.symmetry_text
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="capture/video.py VideoFile.write: the frame that completes the 1 s rate "
-                                       "window is both in _pending and put again: written twice")
+@pytest.mark.xfail(
+    strict=True,
+    reason="capture/video.py VideoFile.write: the frame that completes the 1 s rate "
+    "window is both in _pending and put again: written twice",
+)
 def test_overlay_video_has_every_frame_once(recorded):
-    d, store, sid, end, spy = recorded
-    fps, shapes = _video_frames(d / "overlay.mp4")
+    d, _store, _sid, end, _spy = recorded
+    _fps, shapes = _video_frames(d / "overlay.mp4")
     assert len(shapes) == end.frames
 
 
 def test_report_shows_what_was_stored(recorded, tmp_path):
-    d, store, sid, end, spy = recorded
+    _d, store, sid, _end, spy = recorded
     from facetrack.reporting.report import build_report
+
     page = build_report(store, tmp_path / "report", None, sid).read_text()
     import re
-    table = re.findall(r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
-                       r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td><td>(\w+)</td>", page)
+
+    table = re.findall(
+        r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
+        r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td><td>(\w+)</td>",
+        page,
+    )
     reps = store.reps(sid)
     assert [(int(a), b, c, e, w) for a, b, c, e, w in table] == [
-        (r["rep"], f"{r['left_amplitude_mm']:.1f}", f"{r['right_amplitude_mm']:.1f}", f"{r['symmetry_pct']:.1f}",
-         r["weaker_side"]) for r in reps]
+        (
+            r["rep"],
+            f"{r['left_amplitude_mm']:.1f}",
+            f"{r['right_amplitude_mm']:.1f}",
+            f"{r['symmetry_pct']:.1f}",
+            r["weaker_side"],
+        )
+        for r in reps
+    ]
     assert "Replay Patient" in page and (tmp_path / "report" / f"session{sid}_movements.png").exists()
     # the summary screen the patient saw: today's median per movement, no earlier session
     summary = spy.frames[-1].lines
-    for line, movement in zip(summary, ("brow_raise", "lip_spread_i")):
+    for line, movement in zip(summary, ("brow_raise", "lip_spread_i"), strict=True):
         today = np.median([r["symmetry_pct"] for r in reps if r["movement"] == movement])
         assert f"{today:3.0f}%" in line and line.count("--") == 2
 
@@ -286,6 +323,7 @@ def test_redo_keeps_the_first_try_marked_redone(tmp_path):
         assert [(r["movement"], r["status"]) for r in reps] == [("brow_raise", "redone")]
         assert store.reps(rec.session_id, ("movement", "no movement")) == []
         from facetrack.storage.history import session_symmetry
+
         assert session_symmetry(store, rec.session_id) == {}
         assert session.results[0].reps == [] and len(session.results) == 1
         assert not math.isnan(reps[0]["left_amplitude_mm"])

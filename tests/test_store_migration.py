@@ -13,7 +13,7 @@ import pytest
 
 from facetrack.storage.store import MIGRATIONS, SCHEMA_VERSION, Store, pack_landmarks
 
-V1_STEP_OFFSET = 1_000_000   # how schema 1 made imported frames unique: frame + step * 1e6
+V1_STEP_OFFSET = 1_000_000  # how schema 1 made imported frames unique: frame + step * 1e6
 W, H = 640, 480
 
 
@@ -40,24 +40,34 @@ def build_v1(path):
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.execute("INSERT INTO patients VALUES (1, 'P-00000001', 'Old Patient', 'left', '2025-01-01T10:00:00+00:00')")
     for sid, kind in ((1, "exercise"), (2, "import")):
-        db.execute("INSERT INTO sessions (id, patient_id, started_at, ended_at, status, kind, software_version) "
-                   "VALUES (?, 1, ?, ?, 'complete', ?, '0.0.9')",
-                   (sid, f"2025-01-0{sid}T10:00:00+00:00", f"2025-01-0{sid}T10:10:00+00:00", kind))
-        db.execute('INSERT INTO reps (session_id, step, movement, rep, symmetry_pct, status) VALUES (?, 0, '
-                   "'brow_raise', 1, ?, 'movement')", (sid, 40.0 + sid))
-    frames = []   # (session, stored frame, step, t, left_mm)
+        db.execute(
+            "INSERT INTO sessions (id, patient_id, started_at, ended_at, status, kind, software_version) "
+            "VALUES (?, 1, ?, ?, 'complete', ?, '0.0.9')",
+            (sid, f"2025-01-0{sid}T10:00:00+00:00", f"2025-01-0{sid}T10:10:00+00:00", kind),
+        )
+        db.execute(
+            "INSERT INTO reps (session_id, step, movement, rep, symmetry_pct, status) VALUES (?, 0, "
+            "'brow_raise', 1, ?, 'movement')",
+            (sid, 40.0 + sid),
+        )
+    frames = []  # (session, stored frame, step, t, left_mm)
     live = [(-1, f) for f in range(0, 3)] + [(0, f) for f in range(3, 6)] + [(1, f) for f in range(6, 8)]
     frames += [(1, f, step, f / 30, 0.1 * f) for step, f in live]
     imported = [(0, f) for f in range(4)] + [(1, f) for f in range(3)]
     frames += [(2, f + step * V1_STEP_OFFSET, step, f / 30, 1.0 + step + 0.1 * f) for step, f in imported]
     for sid, frame, step, t, left in frames:
-        db.execute("INSERT INTO frames (session_id, frame, t_s, step, movement, phase, usable, flags, left_mm) "
-                   "VALUES (?, ?, ?, ?, 'brow_raise', 'move', 1, 0, ?)", (sid, frame, t, step, left))
+        db.execute(
+            "INSERT INTO frames (session_id, frame, t_s, step, movement, phase, usable, flags, left_mm) "
+            "VALUES (?, ?, ?, ?, 'brow_raise', 'move', 1, 0, ?)",
+            (sid, frame, t, step, left),
+        )
 
     def chunk(sid, rows):
         packed = [(frame, t, xyz(sid * 100 + i), matrix(sid * 100 + i)) for i, (frame, t) in enumerate(rows)]
-        db.execute("INSERT INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?)",
-                   (sid, rows[0][0], len(rows), W, H, pack_landmarks(packed, W, H)))
+        db.execute(
+            "INSERT INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?)",
+            (sid, rows[0][0], len(rows), W, H, pack_landmarks(packed, W, H)),
+        )
         return {frame: (sid * 100 + i) for i, (frame, _) in enumerate(rows)}
 
     seeds = {}
@@ -72,10 +82,13 @@ def build_v1(path):
 OPEN_TIMEOUT_S = 12  # a tiny database migrates in well under a second (start-up ~1-2 s)
 
 
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
-                   reason="storage/store.py: _migrate calls _backup inside BEGIN IMMEDIATE, and sqlite3's "
-                          "backup of a connection in a write transaction retries for ever: opening a "
-                          "schema-1 database hangs")
+@pytest.mark.xfail(
+    strict=True,
+    raises=subprocess.TimeoutExpired,
+    reason="storage/store.py: _migrate calls _backup inside BEGIN IMMEDIATE, and sqlite3's "
+    "backup of a connection in a write transaction retries for ever: opening a "
+    "schema-1 database hangs",
+)
 def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
     data = tmp_path / "d"
     data.mkdir(mode=0o700)
@@ -84,8 +97,12 @@ def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
     v1_frames = before.execute("SELECT count(*) FROM frames").fetchone()[0]
     before.close()
     # opened first as a user would, in a process of its own (a hang must fail, not stall the tier)
-    subprocess.run([sys.executable, "-c", f"from facetrack.storage.store import Store; Store({str(data)!r}).close()"],
-                   check=True, timeout=OPEN_TIMEOUT_S, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", f"from facetrack.storage.store import Store; Store({str(data)!r}).close()"],
+        check=True,
+        timeout=OPEN_TIMEOUT_S,
+        capture_output=True,
+    )
 
     with Store(data) as store:
         version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
@@ -104,11 +121,12 @@ def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
         assert [f["left_mm"] for f in f2] == [1.0 + s + 0.1 * f for s, f in sorted(imported)]
         assert len(f1) + len(f2) == v1_frames
         # landmark chunks: one step each, keyed like the frames, the landmarks unchanged (1/16 px)
-        chunks = store.db.execute("SELECT session_id, step, first_frame, n FROM landmark_chunks "
-                                  "ORDER BY session_id, step").fetchall()
+        chunks = store.db.execute(
+            "SELECT session_id, step, first_frame, n FROM landmark_chunks ORDER BY session_id, step"
+        ).fetchall()
         assert chunks == [(1, -1, 0, 3), (1, 0, 3, 3), (1, 1, 6, 2), (2, 0, 0, 4), (2, 1, 0, 3)]
         lm = store.landmarks(2)
-        assert list(zip(lm["step"].tolist(), lm["frame"].tolist())) == sorted(imported)
+        assert list(zip(lm["step"].tolist(), lm["frame"].tolist(), strict=True)) == sorted(imported)
         assert np.abs(lm["xyz_px"][0] - xyz(200)).max() <= 1 / 32
         assert np.abs(lm["xyz_px"][4] - xyz(204)).max() <= 1 / 32  # step 1, frame 0: the 5th row stored
         assert np.allclose(lm["matrix"][4], matrix(204))

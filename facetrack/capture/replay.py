@@ -12,8 +12,8 @@ does).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from facetrack.capture.source import Frame
 from facetrack.errors import FacetrackError
 
 FORMAT_VERSION = 1
-TIME_TOLERANCE_S = 1e-3   # a replayed face belongs to the frame at the same time
+TIME_TOLERANCE_S = 1e-3  # a replayed face belongs to the frame at the same time
 # Landmarks are kept to 1/256 px (the store keeps 1/16 px; MediaPipe's own frame-to-frame
 # jitter is ~0.1 px) as int32 differences from the previous frame: a third of the size.
 XYZ_STEP_PX = 1 / 256
@@ -73,8 +73,9 @@ def load_face_frames(path: str | os.PathLike) -> tuple[list[FaceFrame], str]:
     try:
         with np.load(path, allow_pickle=False) as z:
             if int(z["format_version"]) != FORMAT_VERSION:
-                raise FacetrackError(f"{path}: face frames of format {int(z['format_version'])}, "
-                                     f"this facetrack reads {FORMAT_VERSION}")
+                raise FacetrackError(
+                    f"{path}: face frames of format {int(z['format_version'])}, this facetrack reads {FORMAT_VERSION}"
+                )
             d = {k: z[k] for k in z.files}
         d["xyz_px"] = _unpack_xyz(d["xyz_delta"], d["face_found"])
     except (OSError, KeyError, ValueError) as exc:
@@ -82,10 +83,21 @@ def load_face_frames(path: str | os.PathLike) -> tuple[list[FaceFrame], str]:
     frames = []
     for k in range(len(d["index"])):
         yaw, pitch, roll = (float(a) for a in d["angles_deg"][k])
-        frames.append(FaceFrame(int(d["index"][k]), float(d["timestamp_s"][k]),
-                                (int(d["resolution_wh"][k][0]), int(d["resolution_wh"][k][1])),
-                                bool(d["face_found"][k]), int(d["n_faces"][k]), d["xyz_px"][k].copy(),
-                                d["blendshapes"][k].copy(), d["transform"][k].copy(), yaw, pitch, roll))
+        frames.append(
+            FaceFrame(
+                int(d["index"][k]),
+                float(d["timestamp_s"][k]),
+                (int(d["resolution_wh"][k][0]), int(d["resolution_wh"][k][1])),
+                bool(d["face_found"][k]),
+                int(d["n_faces"][k]),
+                d["xyz_px"][k].copy(),
+                d["blendshapes"][k].copy(),
+                d["transform"][k].copy(),
+                yaw,
+                pitch,
+                roll,
+            )
+        )
     return frames, str(d["model_sha256"])
 
 
@@ -118,20 +130,34 @@ class ReplayLandmarker:
         if face is None:
             raise FacetrackError(f"no stored face for frame {frame.index} ({len(self)} frames stored)")
         if abs(face.timestamp_s - frame.timestamp_s) > TIME_TOLERANCE_S:
-            raise FacetrackError(f"frame {frame.index} is at {frame.timestamp_s:.3f} s, the stored face at "
-                                 f"{face.timestamp_s:.3f} s: not the recorded clip")
+            raise FacetrackError(
+                f"frame {frame.index} is at {frame.timestamp_s:.3f} s, the stored face at "
+                f"{face.timestamp_s:.3f} s: not the recorded clip"
+            )
         if tuple(face.resolution_wh) != tuple(frame.resolution_wh):
-            raise FacetrackError(f"frame {frame.index} is {frame.resolution_wh}, the stored face was found in "
-                                 f"{face.resolution_wh}: not the recorded clip")
+            raise FacetrackError(
+                f"frame {frame.index} is {frame.resolution_wh}, the stored face was found in "
+                f"{face.resolution_wh}: not the recorded clip"
+            )
         self.calls += 1
-        return FaceFrame(face.index, face.timestamp_s, face.resolution_wh, face.face_found, face.n_faces,
-                         face.xyz_px.copy(), face.blendshapes.copy(), face.transform.copy(),
-                         face.yaw_deg, face.pitch_deg, face.roll_deg)
+        return FaceFrame(
+            face.index,
+            face.timestamp_s,
+            face.resolution_wh,
+            face.face_found,
+            face.n_faces,
+            face.xyz_px.copy(),
+            face.blendshapes.copy(),
+            face.transform.copy(),
+            face.yaw_deg,
+            face.pitch_deg,
+            face.roll_deg,
+        )
 
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> "ReplayLandmarker":
+    def __enter__(self) -> ReplayLandmarker:
         return self
 
     def __exit__(self, *exc) -> None:

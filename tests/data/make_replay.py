@@ -42,8 +42,10 @@ def main() -> int:
     VIDEO.chmod(0o644)
     FACES.chmod(0o644)  # repository files; what facetrack itself writes is owner-only
     found = sum(f.face_found for f in faces)
-    print(f"{VIDEO.name}: {len(faces)} frames, {info['duration_s']:.1f} s, {VIDEO.stat().st_size} bytes; "
-          f"{FACES.name}: face found in {found}, {FACES.stat().st_size} bytes")
+    print(
+        f"{VIDEO.name}: {len(faces)} frames, {info['duration_s']:.1f} s, {VIDEO.stat().st_size} bytes; "
+        f"{FACES.name}: face found in {found}, {FACES.stat().st_size} bytes"
+    )
     return 0
 
 

@@ -96,10 +96,6 @@ def test_only_storage_imports_sqlite3():
     assert offenders([f for f in IMPORTS if not f.startswith("facetrack/storage/")], ["sqlite3"]) == {}
 
 
-# storage/reanalyse.py (the offline twin) recomputes measures with face/ and capture/: it
-# belongs in analysis/ (reading the store through its public methods); reported, not moved here.
-MISPLACED_IN_STORAGE = "facetrack/storage/reanalyse.py"
-
 
 def storage_offenders(files) -> dict[str, list[str]]:
     allowed = ("facetrack.storage", "facetrack.tables", "facetrack.errors")
@@ -116,16 +112,9 @@ def storage_offenders(files) -> dict[str, list[str]]:
 
 
 def test_storage_imports_only_storage_tables_errors_and_the_version():
-    files = [f for f in IMPORTS if f.startswith("facetrack/storage/") and f != MISPLACED_IN_STORAGE]
+    files = [f for f in IMPORTS if f.startswith("facetrack/storage/")]
     assert len(files) >= 3
     assert storage_offenders(files) == {}
-
-
-@pytest.mark.xfail(
-    strict=True, reason="storage/reanalyse.py imports facetrack.face and facetrack.capture: move it to analysis/"
-)
-def test_reanalyse_is_not_in_storage_or_imports_only_storage():
-    assert storage_offenders([f for f in IMPORTS if f == MISPLACED_IN_STORAGE]) == {}
 
 
 def test_tables_is_a_leaf():

@@ -59,7 +59,7 @@ def test_whole_session_headless(tmp_path, session_video):
     listing = run_cli("sessions", "--data-dir", tmp_path / "data")
     assert "Ann Example" in listing.stdout and "complete" in listing.stdout
     # the offline twin: every live mesh measure recomputed from the raw landmarks alone
-    from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
+    from facetrack.analysis.reanalyse import max_difference_mm, mesh_measures
     from facetrack.storage.store import Store
     with Store(tmp_path / "data") as store:
         assert len(mesh_measures(store, 1)) > 1000

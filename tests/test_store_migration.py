@@ -82,13 +82,6 @@ def build_v1(path):
 OPEN_TIMEOUT_S = 12  # a tiny database migrates in well under a second (start-up ~1-2 s)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=subprocess.TimeoutExpired,
-    reason="storage/store.py: _migrate calls _backup inside BEGIN IMMEDIATE, and sqlite3's "
-    "backup of a connection in a write transaction retries for ever: opening a "
-    "schema-1 database hangs",
-)
 def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
     data = tmp_path / "d"
     data.mkdir(mode=0o700)

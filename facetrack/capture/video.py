@@ -35,11 +35,13 @@ class VideoFile:
             if span < RATE_WINDOW_S and len(self._pending) < MAX_BUFFERED:
                 return
             self.fps = measured_fps([t for _, t in self._pending])
+            self._open(image.shape[1], image.shape[0])
+            for img, _ in self._pending:  # this frame among them
+                self._put(img)
+            self._pending = []
+            return
         if self._writer is None:
             self._open(image.shape[1], image.shape[0])
-        for img, _ in self._pending:
-            self._put(img)
-        self._pending = []
         self._put(image)
 
     def _open(self, width: int, height: int) -> None:

@@ -72,7 +72,7 @@ def run_session(source: Iterable[Frame], tracker: FrameTracker, session: Exercis
             if session.done:
                 break
         if not session.done:  # the source ended first: what was done is kept
-            session.key("q")
+            session.source_ended()
             _deliver(session, sinks)
     finally:
         end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies,

@@ -150,6 +150,13 @@ class ExerciseSession:
             self._current_result().reps.clear()
             self._enter_step(self.step_index, redo=True)
 
+    def source_ended(self) -> None:
+        """The camera or video stopped before the session was done: end it and keep what was
+        done (not counted as the user's choice; the routine is incomplete unless it was over)."""
+        if not self.done:
+            self._finish()
+            self.done = True
+
     def step(self, t: Tracked) -> SessionFrame:
         self.now = t.frame.timestamp_s
         if self.phase_t0 is None:

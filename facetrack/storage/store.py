@@ -246,14 +246,16 @@ class Store:
         return int(row[0]) if row else 0
 
     def _migrate(self) -> None:
+        if 0 < self._version() < SCHEMA_VERSION:
+            # before the write transaction: SQLite's backup of a connection that is inside one
+            # waits for it to end, i.e. for ever
+            self._backup(self._version())
         with self.transaction():
             version = self._version()
             if version > SCHEMA_VERSION:
                 raise FacetrackError(f"the database {self.path} was written by a newer facetrack (schema "
                                      f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade facetrack",
                                      EXIT_DATA)
-            if 0 < version < SCHEMA_VERSION:
-                self._backup(version)
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[v]:
                     if callable(statement):

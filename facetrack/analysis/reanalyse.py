@@ -9,6 +9,7 @@ part needs the pictures: only sessions recorded with ``--record-video`` have the
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
 
@@ -16,10 +17,18 @@ from facetrack.face import geometry
 from facetrack.capture.landmarker import FaceFrame
 from facetrack.face.landmarks import SIDES
 from facetrack.face.movements import get_movement
-from facetrack.storage.store import Store
 
 
-def mesh_measures(store: Store, session_id: int) -> dict[tuple[int, int], dict[str, float]]:
+class SessionReader(Protocol):
+    """What re-analysis reads of a stored session (facetrack.storage.store.Store has it;
+    analysis/ never imports storage: the caller hands the store in)."""
+
+    def neutral_xyz(self, session_id: int) -> tuple[np.ndarray, float] | None: ...
+    def landmarks(self, session_id: int) -> dict[str, np.ndarray] | None: ...
+    def frames(self, session_id: int) -> list[dict]: ...
+
+
+def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int], dict[str, float]]:
     """(step, frame) -> {side: mesh change in mm} for every usable frame of a movement."""
     stored = store.neutral_xyz(session_id)
     lms = store.landmarks(session_id)
@@ -44,7 +53,7 @@ def mesh_measures(store: Store, session_id: int) -> dict[tuple[int, int], dict[s
     return out
 
 
-def max_difference_mm(store: Store, session_id: int) -> float:
+def max_difference_mm(store: SessionReader, session_id: int) -> float:
     """Largest gap between the recorded live mesh measure and its offline recomputation."""
     twin = mesh_measures(store, session_id)
     worst = 0.0

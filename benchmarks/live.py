@@ -25,14 +25,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calibration.synth import load_base_face, session_video  # noqa: E402
-from facetrack.live.runner import run_session  # noqa: E402
-from facetrack.face.pipeline import Tracker  # noqa: E402
-from facetrack.storage.recorder import Recorder  # noqa: E402
-from facetrack.live.routine import Routine, Step  # noqa: E402
-from facetrack.live.session import ExerciseSession  # noqa: E402
-from facetrack.capture.source import Frame, FrameSource  # noqa: E402
-from facetrack.storage.store import Store  # noqa: E402
+from calibration.synth import load_base_face, session_video
+from facetrack.capture.source import Frame, FrameSource
+from facetrack.face.pipeline import Tracker
+from facetrack.live.routine import Routine, Step
+from facetrack.live.runner import run_session
+from facetrack.live.session import ExerciseSession
+from facetrack.storage.recorder import Recorder
+from facetrack.storage.store import Store
 
 MOVES = ("brow_raise", "lip_spread_i", "nostril_flare")
 
@@ -105,10 +105,17 @@ def main() -> int:
     latencies = end.latencies_s
     elapsed = time.monotonic() - start
     lat = np.array(latencies) * 1000
-    print(f"camera: 640x480 at 30 fps for {elapsed:.0f} s ({stats.get('delivered', 0) + stats.get('dropped', 0)} frames)")
-    print(f"processed: {len(lat)} frames = {len(lat) / elapsed:.1f} fps; dropped (never queued): {stats.get('dropped', 0)}")
-    print(f"latency frame -> overlay: median {np.median(lat):.0f} ms, 95th percentile {np.percentile(lat, 95):.0f} ms, "
-          f"max {lat.max():.0f} ms (goal < 100 ms)")
+    print(
+        f"camera: 640x480 at 30 fps for {elapsed:.0f} s ({stats.get('delivered', 0) + stats.get('dropped', 0)} frames)"
+    )
+    print(
+        f"processed: {len(lat)} frames = {len(lat) / elapsed:.1f} fps; "
+        f"dropped (never queued): {stats.get('dropped', 0)}"
+    )
+    print(
+        f"latency frame -> overlay: median {np.median(lat):.0f} ms, 95th percentile {np.percentile(lat, 95):.0f} ms, "
+        f"max {lat.max():.0f} ms (goal < 100 ms)"
+    )
     reps = len(store.reps(rec.session_id))
     print(f"repetitions recorded: {reps}; database {(work / 'data' / 'facetrack.sqlite').stat().st_size / 1e6:.1f} MB")
     t = np.array([s[0] for s in samples])
@@ -117,8 +124,10 @@ def main() -> int:
     if len(t) > 3:
         half = len(t) // 2
         slope = np.polyfit(t[half:], m[half:], 1)[0] * 60
-        print(f"RSS first {m[0]:.0f} MB, last {m[-1]:.0f} MB, max {m.max():.0f} MB; "
-              f"slope over the second half {slope:+.2f} MB/min")
+        print(
+            f"RSS first {m[0]:.0f} MB, last {m[-1]:.0f} MB, max {m.max():.0f} MB; "
+            f"slope over the second half {slope:+.2f} MB/min"
+        )
     return 0
 
 

@@ -31,13 +31,22 @@ ROOT = Path(__file__).parent.parent
 TIERS = ("fast", "integration", "slow")
 CACHE_ENV = "FACETRACK_TEST_CACHE"
 # what a generated clip and its truth depend on, besides the case's own parameters
-GENERATOR_FILES = ("calibration/synth.py", "calibration/astronaut.png", "facetrack/face/movements.py",
-                   "facetrack/face/measures.py", "facetrack/face/landmarks.py", "facetrack/face/geometry.py")
+GENERATOR_FILES = (
+    "calibration/synth.py",
+    "calibration/astronaut.png",
+    "facetrack/face/movements.py",
+    "facetrack/face/measures.py",
+    "facetrack/face/landmarks.py",
+    "facetrack/face/geometry.py",
+)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--tier", default=os.environ.get("FACETRACK_TEST_TIER", "fast"),
-                     help="which tests to run: fast (default), integration, slow, all, or a comma list")
+    parser.addoption(
+        "--tier",
+        default=os.environ.get("FACETRACK_TEST_TIER", "fast"),
+        help="which tests to run: fast (default), integration, slow, all, or a comma list",
+    )
 
 
 def pytest_configure(config):
@@ -89,11 +98,13 @@ def cache_dir() -> Path:
 
 def generator_hash() -> str:
     from facetrack.capture.model import MODEL_SHA256
+
     h = hashlib.sha256(MODEL_SHA256.encode())
     for rel in GENERATOR_FILES:
         h.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes())
     try:
         from importlib.metadata import version
+
         h.update(version("mediapipe").encode())  # the base face's landmarks come from it
     except Exception:
         pass
@@ -152,8 +163,14 @@ def file_sha(path: Path) -> str:
 
 def run_cli(*args, cwd=None, env=None, timeout=600):
     """Run ``facetrack`` as a user does, in a fresh process; returns CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "facetrack", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "facetrack", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def run_main(*args) -> subprocess.CompletedProcess:
@@ -162,7 +179,9 @@ def run_main(*args) -> subprocess.CompletedProcess:
     that fail or finish before any native library prints."""
     import io
     from contextlib import redirect_stderr, redirect_stdout
+
     from facetrack.cli.main import main
+
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = main([str(a) for a in args])
@@ -202,6 +221,7 @@ def synth_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def base_face():
     from calibration.synth import load_base_face
+
     return load_base_face()
 
 
@@ -209,6 +229,7 @@ def synth_case(directory: Path, base, movement: str, ratio: float, weak_side: st
     """A ground-truth video (calibration.synth.make_video), from the cache; returns (path, truth).
     ``directory`` is unused (kept for the callers); ``base`` is the base face to draw."""
     from calibration.synth import Case, make_video
+
     case = Case(movement, ratio, weak_side, n_reps=n_reps, **kw)
     return cached(f"{case.name}_{n_reps}", {"case": repr(case)}, lambda p: make_video(case, p, base))
 
@@ -216,14 +237,21 @@ def synth_case(directory: Path, base, movement: str, ratio: float, weak_side: st
 def cached_session_video(steps, **kw):
     """A whole guided session (calibration.synth.session_video), from the cache: (path, info)."""
     from calibration.synth import load_base_face, session_video
-    return cached("session", {"steps": [list(s) for s in steps], **kw},
-                  lambda p: session_video(steps, p, load_base_face(), **kw))
+
+    return cached(
+        "session", {"steps": [list(s) for s in steps], **kw}, lambda p: session_video(steps, p, load_base_face(), **kw)
+    )
 
 
 def cached_still_video(image_path: Path, seconds: float):
     """A still face swaying (calibration.synth.still_video), from the cache: its path."""
     import cv2
+
     from calibration.synth import still_video
-    path, _ = cached(f"still_{Path(image_path).stem}", {"image": file_sha(image_path), "seconds": seconds},
-                     lambda p: (still_video(cv2.imread(str(image_path)), p, seconds=seconds), None)[1])
+
+    path, _ = cached(
+        f"still_{Path(image_path).stem}",
+        {"image": file_sha(image_path), "seconds": seconds},
+        lambda p: (still_video(cv2.imread(str(image_path)), p, seconds=seconds), None)[1],
+    )
     return path

@@ -7,9 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli, shared_once
-
 
 NO_NETWORK = """
 import socket
@@ -54,9 +52,11 @@ def test_the_network_guard_really_bites(tmp_path):
     (guard / "sitecustomize.py").write_text(NO_NETWORK.format(log=str(log)))
     import subprocess
     import sys
+
     code = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError as e:\n    print(e)"
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(guard)),
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(guard)), capture_output=True, text=True
+    )
     assert "forbidden" in out.stdout and log.exists()
 
 
@@ -82,15 +82,21 @@ def test_report_numbers_match_database(demo, tmp_path):
     out, _ = demo
     con = db(out)
     sid = con.execute("SELECT max(id) FROM sessions").fetchone()[0]
-    reps = con.execute("SELECT movement, rep, left_amplitude_mm, right_amplitude_mm, symmetry_pct FROM reps "
-                       "WHERE session_id = ? ORDER BY id", (sid,)).fetchall()
+    reps = con.execute(
+        "SELECT movement, rep, left_amplitude_mm, right_amplitude_mm, symmetry_pct FROM reps "
+        "WHERE session_id = ? ORDER BY id",
+        (sid,),
+    ).fetchall()
     result = run_cli("report", "--data-dir", out / "data", "--session", sid, "--out", tmp_path / "r")
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "r" / "report.html").read_text()
-    table = re.findall(r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
-                       r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td>", page)
+    table = re.findall(
+        r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
+        r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td>",
+        page,
+    )
     assert len(table) == len(reps)
-    for (m, rep, left, right, sym), (r2, l2, rr2, s2) in zip(reps, table):
+    for (_m, rep, left, right, sym), (r2, l2, rr2, s2) in zip(reps, table):
         assert int(r2) == rep and f"{left:.1f}" == l2 and f"{right:.1f}" == rr2 and f"{sym:.1f}" == s2
     assert "estimate from video" in page and "not a clinical grading" in page
 
@@ -110,7 +116,9 @@ def test_export_round_trips(demo, tmp_path, level):
     assert all(r["model_sha256"] == sha and r["software_version"] for r in rows)
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$", r["session_started_at"]) for r in rows)
     if level == "reps":
-        db_rows = con.execute("SELECT left_amplitude_mm, symmetry_pct, t_peak_s FROM reps ORDER BY session_id, id").fetchall()
+        db_rows = con.execute(
+            "SELECT left_amplitude_mm, symmetry_pct, t_peak_s FROM reps ORDER BY session_id, id"
+        ).fetchall()
         assert len(db_rows) == len(rows)
         for (amp, sym, peak), r in zip(db_rows, rows):
             assert float(r["left_amplitude_mm"]) == pytest.approx(amp, abs=1e-6)
@@ -119,7 +127,9 @@ def test_export_round_trips(demo, tmp_path, level):
     if level == "frames":
         n = con.execute("SELECT count(*) FROM frames").fetchone()[0]
         assert len(rows) == n
-        first = con.execute("SELECT left_mm FROM frames WHERE left_mm IS NOT NULL ORDER BY session_id, frame LIMIT 1").fetchone()[0]
+        first = con.execute(
+            "SELECT left_mm FROM frames WHERE left_mm IS NOT NULL ORDER BY session_id, frame LIMIT 1"
+        ).fetchone()[0]
         assert float(next(r for r in rows if r["left_mm"])["left_mm"]) == pytest.approx(first, abs=1e-6)
     # never overwrite an earlier export unless asked
     again = run_cli("export", "--data-dir", out / "data", "--level", level, "--out", path)
@@ -132,6 +142,7 @@ def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     out, _ = demo
     data = tmp_path / "data"
     import shutil
+
     shutil.copytree(out / "data", data)
     con = sqlite3.connect(data / "facetrack.sqlite")
     con.execute("UPDATE patients SET name = ?", ('=HYPERLINK("http://x","y")',))
@@ -151,6 +162,7 @@ def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
 def test_notebook_reproduces_the_trend(demo, tmp_path):
     import nbformat
     from nbclient import NotebookClient
+
     out, _ = demo
     os.environ["FACETRACK_EXPORT"] = str(out / "export_reps.csv")
     os.environ["FACETRACK_NOTEBOOK_PNG"] = str(tmp_path / "trend.png")

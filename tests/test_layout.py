@@ -96,7 +96,6 @@ def test_only_storage_imports_sqlite3():
     assert offenders([f for f in IMPORTS if not f.startswith("facetrack/storage/")], ["sqlite3"]) == {}
 
 
-
 def storage_offenders(files) -> dict[str, list[str]]:
     allowed = ("facetrack.storage", "facetrack.tables", "facetrack.errors")
     bad = {}

@@ -5,22 +5,35 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import DATA, cached_still_video, run_cli, synth_case
-from facetrack.face import landmarks as L
-from facetrack.analysis.offline import run_analysis
-from facetrack.errors import FacetrackError
-from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS, get_movement
-from facetrack.tables import REP_SCHEMA
-from facetrack.analysis.reps import symmetry
-from facetrack.live.routine import parse_routine
 
-IDS = ["frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril_flare", "nostril_narrow",
-       "nose_wrinkle", "lip_pucker_u", "lip_spread_i", "upper_lip_raise", "lower_lip_lower", "lip_hold"]
+from facetrack.analysis.offline import run_analysis
+from facetrack.analysis.reps import symmetry
+from facetrack.errors import FacetrackError
+from facetrack.face import landmarks as L
+from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS, get_movement
+from facetrack.live.routine import parse_routine
+from facetrack.tables import REP_SCHEMA
+
+IDS = [
+    "frown",
+    "brow_raise",
+    "eye_close_tight",
+    "eye_close_alternate",
+    "nostril_flare",
+    "nostril_narrow",
+    "nose_wrinkle",
+    "lip_pucker_u",
+    "lip_spread_i",
+    "upper_lip_raise",
+    "lower_lip_lower",
+    "lip_hold",
+]
 
 
 def test_catalogue_has_exactly_the_programme():
     from facetrack.cli.main import MOVEMENT_IDS as PARSER_IDS
+
     assert list(MOVEMENT_IDS) == IDS == list(PARSER_IDS)  # the parser's copy (no numpy at start-up) too
     for m in CATALOGUE.values():
         assert m.name and m.instruction and m.regions and m.measure_name and m.direction in (1, -1)
@@ -30,10 +43,13 @@ def test_catalogue_has_exactly_the_programme():
 
 def test_routine_accepts_only_catalogue_movements():
     assert parse_routine('[[movement]]\nid = "frown"\nreps = 4', "r").steps[0].reps == 4
-    for bad, msg in (('[[movement]]\nid = "wink"', "unknown movement"),
-                     ('[[movement]]\nid = "frown"\nreps = -2', "outside"),
-                     ('[[movement]]\nid = "frown"\nreps = 100000', "outside"),
-                     ('[[movement', "not valid TOML"), ('name = "x"', "no \\[\\[movement\\]\\]")):
+    for bad, msg in (
+        ('[[movement]]\nid = "wink"', "unknown movement"),
+        ('[[movement]]\nid = "frown"\nreps = -2', "outside"),
+        ('[[movement]]\nid = "frown"\nreps = 100000', "outside"),
+        ("[[movement", "not valid TOML"),
+        ('name = "x"', "no \\[\\[movement\\]\\]"),
+    ):
         with pytest.raises(FacetrackError, match=msg):
             parse_routine(bad, "r")
 
@@ -44,10 +60,12 @@ def test_each_measure_sees_its_own_movement_on_its_own_side(base_face, movement_
     """Moving the landmarks the way the generator does changes this side's measure by the
     imposed amount and leaves the other side alone."""
     from calibration.synth import true_change
+
     mv = get_movement(movement_id)
     for side, other in (("left", "right"), ("right", "left")):
         assert true_change(movement_id, side, base_face, 0.1) > 0.01  # correct direction, real size
         from calibration.synth import displacement
+
         moved = base_face.norm_xyz.copy()
         for i, vec in displacement(movement_id, side, base_face).items():
             moved[i, :2] += 0.1 * vec
@@ -62,8 +80,8 @@ def test_symmetry_rules():
     assert symmetry(4.0, 4.1, floor=0.5).weaker_side == "none"
     # a lid closing 80% as far as the other: weaker although the gap is under the movement floor
     assert symmetry(4.0, 5.0, floor=1.5, noise=0.3).weaker_side == "left"
-    assert symmetry(4.0, 5.0, floor=1.5, noise=1.2).weaker_side == "none"   # within rest jitter
-    assert symmetry(4.6, 5.0, floor=0.5, noise=0.1).weaker_side == "none"   # within 10%: same
+    assert symmetry(4.0, 5.0, floor=1.5, noise=1.2).weaker_side == "none"  # within rest jitter
+    assert symmetry(4.6, 5.0, floor=0.5, noise=0.1).weaker_side == "none"  # within 10%: same
 
 
 GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in; tolerance in points
@@ -108,8 +126,9 @@ def test_still_real_face_is_quiet(tmp_path, image):
     """A healthy face that does not move, swaying in front of a still background: for every
     movement no repetition, small resting asymmetry and low jitter at rest."""
     from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.face.pipeline import Tracker
     from facetrack.capture.source import FrameSource
+    from facetrack.face.pipeline import Tracker
+
     path = cached_still_video(DATA / image, seconds=5)
     with Tracker() as tracker:
         tracked = list(tracker.run(FrameSource(str(path))))
@@ -131,17 +150,41 @@ def test_still_real_face_is_quiet(tmp_path, image):
 
 @pytest.mark.integration
 def test_analyze_cli_outputs(tmp_path, synth_dir, base_face):
-    path, truth = synth_case(synth_dir, base_face, "brow_raise", 0.5, "left", n_reps=2)
+    path, _truth = synth_case(synth_dir, base_face, "brow_raise", 0.5, "left", n_reps=2)
     out_csv, out_png, out_mp4 = tmp_path / "reps.csv", tmp_path / "plot.png", tmp_path / "ov.mp4"
-    result = run_cli("analyze", path, "--movement", "brow_raise", "--affected", "left", "--csv", out_csv,
-                     "--plot", out_png, "--overlay", out_mp4)
+    result = run_cli(
+        "analyze",
+        path,
+        "--movement",
+        "brow_raise",
+        "--affected",
+        "left",
+        "--csv",
+        out_csv,
+        "--plot",
+        out_png,
+        "--overlay",
+        out_mp4,
+    )
     assert result.returncode == 0, result.stderr
     assert "symmetry" in result.stdout and "weaker: left" in result.stdout
     rows = list(csv.reader(open(out_csv)))
-    assert rows[0][:14] == ["movement", "rep", "t_start_s", "t_peak_s", "t_end_s", "left_amplitude_mm",
-                            "right_amplitude_mm", "left_amplitude_pct_iod", "right_amplitude_pct_iod",
-                            "symmetry_pct", "weaker_side", "left_synkinesis_pct", "right_synkinesis_pct",
-                            "tracked_pct"]
+    assert rows[0][:14] == [
+        "movement",
+        "rep",
+        "t_start_s",
+        "t_peak_s",
+        "t_end_s",
+        "left_amplitude_mm",
+        "right_amplitude_mm",
+        "left_amplitude_pct_iod",
+        "right_amplitude_pct_iod",
+        "symmetry_pct",
+        "weaker_side",
+        "left_synkinesis_pct",
+        "right_synkinesis_pct",
+        "tracked_pct",
+    ]
     assert rows[0] == REP_SCHEMA.names and len(rows) == 3
     rep = dict(zip(rows[0], rows[1]))
     assert rep["weaker_side"] == "left" and 30 < float(rep["affected_pct_of_other"]) < 70

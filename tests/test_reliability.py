@@ -15,9 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import DATA, cached, cached_session_video, run_cli, run_main, write_video
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from facetrack.cli.main import main
 from facetrack.storage.store import Store, clean_name
 
@@ -25,7 +26,9 @@ from facetrack.storage.store import Store, clean_name
 def one_line_error(result, code):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == code, (result.returncode, result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("facetrack: error:") and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("facetrack: error:") and "Traceback" not in result.stderr, (
+        result.stderr
+    )
 
 
 # -- sources -------------------------------------------------------------------------
@@ -62,8 +65,18 @@ def _video(tmp_path, kind):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("kind,code", [("zero_frames", 2), ("empty", 2), ("random_bytes", 2), ("tiny_16x16", 1),
-                                       ("grayscale_png", 0), ("16bit_png", 0), ("8k_image", 0)])
+@pytest.mark.parametrize(
+    "kind,code",
+    [
+        ("zero_frames", 2),
+        ("empty", 2),
+        ("random_bytes", 2),
+        ("tiny_16x16", 1),
+        ("grayscale_png", 0),
+        ("16bit_png", 0),
+        ("8k_image", 0),
+    ],
+)
 def test_odd_sources_for_track(tmp_path, kind, code):
     result = run_cli("track", _video(tmp_path, kind), "--out", tmp_path / "o.csv")
     if code == 2:
@@ -75,6 +88,7 @@ def test_odd_sources_for_track(tmp_path, kind, code):
 
 def _track_csv(tmp_path, video):
     import csv
+
     result = run_cli("track", video, "--out", tmp_path / "o.csv")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     with open(tmp_path / "o.csv", newline="") as f:
@@ -107,14 +121,25 @@ def turning_head():
 
 def _make_turning_head(path):
     from calibration.synth import add_noise, load_base_face, turned_images
-    from facetrack.face.pipeline import Tracker
     from facetrack.capture.source import Frame
+    from facetrack.face.pipeline import Tracker
+
     with Tracker() as tracker:
         base_face = load_base_face(tracker)
         xyz = tracker.process(Frame(base_face.image, 0.0, 0)).face.xyz_px
-    turn = np.concatenate([np.zeros(45), np.linspace(0, 50, 30), np.full(15, 50.0), np.linspace(50, 0, 30),
-                           np.zeros(15), np.linspace(0, -50, 30), np.full(15, -50.0), np.linspace(-50, 0, 30),
-                           np.zeros(15)])
+    turn = np.concatenate(
+        [
+            np.zeros(45),
+            np.linspace(0, 50, 30),
+            np.full(15, 50.0),
+            np.linspace(50, 0, 30),
+            np.zeros(15),
+            np.linspace(0, -50, 30),
+            np.full(15, -50.0),
+            np.linspace(-50, 0, 30),
+            np.zeros(15),
+        ]
+    )
     images = turned_images(base_face.image, xyz, sorted(set(np.round(turn / 5) * 5)))
     rng = np.random.default_rng(0)
     frames = [add_noise(images[np.round(a / 5) * 5], rng, 3) for a in turn]
@@ -130,6 +155,7 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     is left out with its reason.  (Before: 4-5 false one-sided repetitions here.)"""
     from facetrack.analysis.meter import HEAD_MOVED_DEG
     from facetrack.analysis.offline import run_analysis
+
     a, _, _ = run_analysis(str(turning_head), movement)
     assert a.reps == []
     pose = a.series.pose_deg
@@ -147,9 +173,10 @@ def test_extreme_head_turns_say_so(turning_head):
 
 @pytest.mark.integration
 def test_dark_and_overexposed_frames_are_flagged():
+    from facetrack.capture.source import Frame
     from facetrack.face.pipeline import Tracker
     from facetrack.face.quality import lighting
-    from facetrack.capture.source import Frame
+
     face = cv2.imread(str(DATA / "single_face.jpg"))
     with Tracker() as tracker:
         t = tracker.process(Frame(face, 0.0, 0))
@@ -164,13 +191,14 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
     occluded and left out, nothing crashes, and the measure is not corrupted."""
     from calibration.synth import add_noise
     from facetrack.analysis.offline import run_analysis
+
     img = base_face.image
     x0, y0 = base_face.xy[:, 0].min(), base_face.xy[:, 1].min()
     x1, y1 = base_face.xy[:, 0].max(), base_face.xy[:, 1].max()
     hand = img.copy()
-    patch = cv2.resize(img[int(y1) - 40:int(y1), int(x0):int(x0) + 40], (int((x1 - x0) / 2), int((y1 - y0) * 0.7)))
+    patch = cv2.resize(img[int(y1) - 40 : int(y1), int(x0) : int(x0) + 40], (int((x1 - x0) / 2), int((y1 - y0) * 0.7)))
     hy, hx = int(y0 + (y1 - y0) * 0.2), int((x0 + x1) / 2)
-    hand[hy:hy + patch.shape[0], hx:hx + patch.shape[1]] = patch
+    hand[hy : hy + patch.shape[0], hx : hx + patch.shape[1]] = patch
     rng = np.random.default_rng(0)
     frames = [add_noise(img, rng, 3) for _ in range(45)] + [add_noise(hand, rng, 3) for _ in range(45)]
     video = write_video(tmp_path / "hand.avi", frames, fourcc="MJPG")
@@ -180,35 +208,57 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
 
 
 # -- options and files ---------------------------------------------------------------
-@pytest.mark.parametrize("text,needle", [
-    ('[[movement]]\nid = "wink"\n', "unknown movement"),
-    ('[[movement]]\nid = "frown"\nreps = -3\n', "outside"),
-    ('[[movement]]\nid = "frown"\nreps = 1000000\n', "outside"),
-    ('[[movement]]\nid = "frown"\nhold_s = "long"\n', "must be a number"),
-    ("[[movement\nid=", "not valid TOML"),
-    ("", "no [[movement]]"),
-    ("\x00\x01binary", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ('[[movement]]\nid = "wink"\n', "unknown movement"),
+        ('[[movement]]\nid = "frown"\nreps = -3\n', "outside"),
+        ('[[movement]]\nid = "frown"\nreps = 1000000\n', "outside"),
+        ('[[movement]]\nid = "frown"\nhold_s = "long"\n', "must be a number"),
+        ("[[movement\nid=", "not valid TOML"),
+        ("", "no [[movement]]"),
+        ("\x00\x01binary", "not valid TOML"),
+    ],
+)
 def test_bad_routine_files(tmp_path, text, needle):
     routine = tmp_path / "r.toml"
     routine.write_text(text)
-    result = run_main("exercise", "--source", DATA / "single_face.mp4", "--routine", routine, "--no-window",
-                     "--data-dir", tmp_path / "d")
+    result = run_main(
+        "exercise",
+        "--source",
+        DATA / "single_face.mp4",
+        "--routine",
+        routine,
+        "--no-window",
+        "--data-dir",
+        tmp_path / "d",
+    )
     one_line_error(result, 2)
     assert needle in result.stderr
 
 
 @pytest.mark.parametrize("date", ["2999-01-01", "2026-13-45", "yesterday", "1900-01-01"])
 def test_bad_import_dates(tmp_path, date):
-    result = run_main("import", DATA / "single_face.mp4", "--patient", "A", "--date", date, "--movement", "frown",
-                     "--data-dir", tmp_path / "d")
+    result = run_main(
+        "import",
+        DATA / "single_face.mp4",
+        "--patient",
+        "A",
+        "--date",
+        date,
+        "--movement",
+        "frown",
+        "--data-dir",
+        tmp_path / "d",
+    )
     one_line_error(result, 2)
 
 
 def test_export_to_missing_or_readonly_directory(tmp_path):
     Store(tmp_path / "d").patient_id("A")
-    one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out",
-                           tmp_path / "nope" / "x.csv"), 2)
+    one_line_error(
+        run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", tmp_path / "nope" / "x.csv"), 2
+    )
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
@@ -216,8 +266,16 @@ def test_export_to_missing_or_readonly_directory(tmp_path):
         one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", ro / "x.csv"), 2)
 
 
-NAMES = ["../../etc/passwd", "a/b\\c", "..", "tab\tand\nnewline\x07bell", "Zoë 😀 ✓", "Robert'); DROP TABLE patients;--",
-         "=cmd|' /C calc'!A0", "x" * 10_000]
+NAMES = [
+    "../../etc/passwd",
+    "a/b\\c",
+    "..",
+    "tab\tand\nnewline\x07bell",
+    "Zoë 😀 ✓",
+    "Robert'); DROP TABLE patients;--",
+    "=cmd|' /C calc'!A0",
+    "x" * 10_000,
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -231,7 +289,11 @@ def test_odd_patient_names_are_data_not_paths(tmp_path, name):
         pid = store.patient_id(name)
         assert store.patient_id(name) == pid
         assert store.db.execute("SELECT count(*) FROM patients").fetchone()[0] == 1
-    assert sorted(p.name for p in data.iterdir()) <= ["facetrack.sqlite", "facetrack.sqlite-shm", "facetrack.sqlite-wal"]
+    assert sorted(p.name for p in data.iterdir()) <= [
+        "facetrack.sqlite",
+        "facetrack.sqlite-shm",
+        "facetrack.sqlite-wal",
+    ]
     assert not (tmp_path / "etc").exists()
 
 
@@ -240,8 +302,11 @@ def test_odd_patient_names_are_data_not_paths(tmp_path, name):
 def test_any_patient_name_never_crashes_the_cli(tmp_path_factory, capsys, name):
     data = tmp_path_factory.mktemp("h")
     Store(data).close()
-    for argv in (["sessions", f"--patient={name}"], ["forget", f"--patient={name}", "--yes"],
-                 ["export", f"--patient={name}", "--level", "reps", "--out", str(data / "x.csv")]):
+    for argv in (
+        ["sessions", f"--patient={name}"],
+        ["forget", f"--patient={name}", "--yes"],
+        ["export", f"--patient={name}", "--level", "reps", "--out", str(data / "x.csv")],
+    ):
         code = main([*argv, "--data-dir", str(data)])
         assert code in (0, 2, 3)
         err = capsys.readouterr().err
@@ -292,8 +357,19 @@ def test_locked_database_waits_then_says_so(tmp_path):
     try:
         env = dict(os.environ, FACETRACK_DB_TIMEOUT="1")
         t0 = time.time()
-        result = run_cli("import", DATA / "single_face.mp4", "--patient", "B", "--date", "2026-01-05",
-                         "--movement", "lip_spread_i", "--data-dir", tmp_path / "d", env=env)
+        result = run_cli(
+            "import",
+            DATA / "single_face.mp4",
+            "--patient",
+            "B",
+            "--date",
+            "2026-01-05",
+            "--movement",
+            "lip_spread_i",
+            "--data-dir",
+            tmp_path / "d",
+            env=env,
+        )
         assert time.time() - t0 >= 1
         one_line_error(result, 3)
         assert "locked" in result.stderr
@@ -304,12 +380,31 @@ def test_locked_database_waits_then_says_so(tmp_path):
 
 @pytest.mark.integration
 def test_two_processes_import_at_once(tmp_path):
-    procs = [subprocess.Popen([sys.executable, "-m", "facetrack", "import", str(DATA / "single_face.mp4"),
-                               "--patient", name, "--date", "2026-01-05", "--movement", "lip_spread_i",
-                               "--data-dir", str(tmp_path / "d")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for name in ("One", "Two")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "facetrack",
+                "import",
+                str(DATA / "single_face.mp4"),
+                "--patient",
+                name,
+                "--date",
+                "2026-01-05",
+                "--movement",
+                "lip_spread_i",
+                "--data-dir",
+                str(tmp_path / "d"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("One", "Two")
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode in (0, 1), err  # 1: the talking man has no clean repetition; data still kept
         assert "Traceback" not in err
     con = sqlite3.connect(tmp_path / "d" / "facetrack.sqlite")
@@ -337,9 +432,25 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path):
         size = (data / "facetrack.sqlite").stat().st_size
         resource.setrlimit(resource.RLIMIT_FSIZE, (size + 400_000, size + 400_000))
 
-    proc = subprocess.run([sys.executable, "-m", "facetrack", "exercise", "--source", str(video), "--no-window",
-                           "--routine", "quick", "--data-dir", str(data)], preexec_fn=limit, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facetrack",
+            "exercise",
+            "--source",
+            str(video),
+            "--no-window",
+            "--routine",
+            "quick",
+            "--data-dir",
+            str(data),
+        ],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "disk is full" in lines[0]
@@ -357,9 +468,23 @@ def test_kill9_at_random_points(tmp_path, base_face):
     rng = random.Random(7)
     kills = 0
     for i in range(5):
-        proc = subprocess.Popen([sys.executable, "-m", "facetrack", "import", *videos, "--patient", f"K{i}",
-                                 "--date", "2026-01-05", "--data-dir", str(data)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "facetrack",
+                "import",
+                *videos,
+                "--patient",
+                f"K{i}",
+                "--date",
+                "2026-01-05",
+                "--data-dir",
+                str(data),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(3, 15))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -368,7 +493,10 @@ def test_kill9_at_random_points(tmp_path, base_face):
         con = sqlite3.connect(data / "facetrack.sqlite")
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # every rep row belongs to a session; frames come with their landmarks
-        assert con.execute("SELECT count(*) FROM reps WHERE session_id NOT IN (SELECT id FROM sessions)").fetchone()[0] == 0
+        assert (
+            con.execute("SELECT count(*) FROM reps WHERE session_id NOT IN (SELECT id FROM sessions)").fetchone()[0]
+            == 0
+        )
         con.close()
     assert kills >= 3
     listing = run_cli("sessions", "--data-dir", data)
@@ -377,6 +505,7 @@ def test_kill9_at_random_points(tmp_path, base_face):
 
 def test_forget_deletes_everything_about_a_patient(tmp_path):
     from facetrack.tables import FrameRecord
+
     data = tmp_path / "d"
     with Store(data) as store:
         for name in ("Keep", "Gone"):

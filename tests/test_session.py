@@ -9,14 +9,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from conftest import cached_session_video, run_cli
+
+from facetrack.face.movements import MOVEMENT_IDS
+from facetrack.live.routine import Routine, Step
 
 pytestmark = pytest.mark.slow
-
-from conftest import cached_session_video, run_cli
-from facetrack.live.routine import Routine, Step
-from facetrack.face.movements import MOVEMENT_IDS
 
 STEPS = [(m, 1, 1.0, 1.0) for m in MOVEMENT_IDS]  # every movement of the programme, one rep each
 
@@ -27,8 +28,10 @@ def session_video(tmp_path_factory):
     d = tmp_path_factory.mktemp("session")
     path, _ = cached_session_video(STEPS, ratio=0.5, weak_side="left")
     routine = d / "all_once.toml"
-    routine.write_text('name = "all once"\n' + "".join(
-        f'[[movement]]\nid = "{m}"\nreps = {n}\nhold_s = {h}\nrest_s = {r}\n' for m, n, h, r in STEPS))
+    routine.write_text(
+        'name = "all once"\n'
+        + "".join(f'[[movement]]\nid = "{m}"\nreps = {n}\nhold_s = {h}\nrest_s = {r}\n' for m, n, h, r in STEPS)
+    )
     return path, routine
 
 
@@ -43,10 +46,24 @@ def db_rows(data_dir: Path, sql: str, args=()):
 def test_whole_session_headless(tmp_path, session_video):
     video, routine = session_video
     out = tmp_path / "overlay.mp4"
-    result = run_cli("exercise", "--source", video, "--routine", routine, "--no-window", "--overlay-out", out,
-                     "--data-dir", tmp_path / "data", "--patient", "Ann Example", "--affected", "left")
+    result = run_cli(
+        "exercise",
+        "--source",
+        video,
+        "--routine",
+        routine,
+        "--no-window",
+        "--overlay-out",
+        out,
+        "--data-dir",
+        tmp_path / "data",
+        "--patient",
+        "Ann Example",
+        "--affected",
+        "left",
+    )
     assert result.returncode == 0, result.stderr
-    (status, ended), = db_rows(tmp_path / "data", "SELECT status, ended_at FROM sessions")
+    ((status, ended),) = db_rows(tmp_path / "data", "SELECT status, ended_at FROM sessions")
     assert status == "complete" and ended
     reps = db_rows(tmp_path / "data", "SELECT movement, weaker_side, symmetry_pct FROM reps")
     assert sorted(r[0] for r in reps) == sorted(MOVEMENT_IDS)
@@ -61,6 +78,7 @@ def test_whole_session_headless(tmp_path, session_video):
     # the offline twin: every live mesh measure recomputed from the raw landmarks alone
     from facetrack.analysis.reanalyse import max_difference_mm, mesh_measures
     from facetrack.storage.store import Store
+
     with Store(tmp_path / "data") as store:
         assert len(mesh_measures(store, 1)) > 1000
         assert max_difference_mm(store, 1) < 0.05
@@ -69,9 +87,23 @@ def test_whole_session_headless(tmp_path, session_video):
 def test_sigkill_halfway_keeps_finished_reps(tmp_path, session_video):
     video, routine = session_video
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "exercise", "--source", str(video), "--routine",
-                             str(routine), "--no-window", "--data-dir", str(data)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "facetrack",
+            "exercise",
+            "--source",
+            str(video),
+            "--routine",
+            str(routine),
+            "--no-window",
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     n = 0
     while time.time() < deadline and proc.poll() is None:
@@ -87,7 +119,7 @@ def test_sigkill_halfway_keeps_finished_reps(tmp_path, session_video):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"
-    (status, ended), = db_rows(data, "SELECT status, ended_at FROM sessions")
+    ((status, ended),) = db_rows(data, "SELECT status, ended_at FROM sessions")
     assert status == "incomplete" and ended is None
     assert db_rows(data, "SELECT count(*) FROM reps")[0][0] >= n >= 4
     listing = run_cli("sessions", "--data-dir", data)
@@ -104,9 +136,23 @@ def test_sigkill_at_random_points_loses_nothing_finished(tmp_path, session_video
     runs = int(os.environ.get("FACETRACK_KILL_RUNS", "4"))
     kept: dict[int, int] = {}
     for _ in range(runs):
-        proc = subprocess.Popen([sys.executable, "-m", "facetrack", "exercise", "--source", str(video), "--routine",
-                                 str(routine), "--no-window", "--data-dir", str(data)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "facetrack",
+                "exercise",
+                "--source",
+                str(video),
+                "--routine",
+                str(routine),
+                "--no-window",
+                "--data-dir",
+                str(data),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         # a random point of the session: after a random number of finished repetitions
         # (0-10 of 12), then a random fraction of a second into the next one
         target, seen = rng.randint(0, 10), 0
@@ -122,8 +168,11 @@ def test_sigkill_at_random_points_loses_nothing_finished(tmp_path, session_video
         if not (data / "facetrack.sqlite").exists():
             continue  # killed before the database was created: nothing to lose
         assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"
-        rows = dict(db_rows(data, "SELECT s.id, count(r.id) FROM sessions s LEFT JOIN reps r ON r.session_id = s.id "
-                                  "GROUP BY s.id"))
+        rows = dict(
+            db_rows(
+                data, "SELECT s.id, count(r.id) FROM sessions s LEFT JOIN reps r ON r.session_id = s.id GROUP BY s.id"
+            )
+        )
         assert all(rows.get(sid, -1) == n for sid, n in kept.items()), (kept, rows)  # nothing finished is lost
         status = dict(db_rows(data, "SELECT id, status FROM sessions"))
         if not status:
@@ -147,8 +196,10 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
     """A webcam unplugged half-way (reads start failing): one line saying so, the session is
     kept as incomplete with every repetition finished before, the database intact."""
     import cv2
+
     from facetrack.capture import source
     from facetrack.cli.main import main
+
     video, routine = session_video
     real = cv2.VideoCapture
     n_frames = int(real(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
@@ -189,7 +240,7 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "camera 0 stopped delivering frames" in err[0], err
     assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"
-    (status,), = db_rows(data, "SELECT status FROM sessions")
+    ((status,),) = db_rows(data, "SELECT status FROM sessions")
     assert status == "incomplete"
     assert db_rows(data, "SELECT count(*) FROM reps")[0][0] >= 4
 
@@ -212,7 +263,7 @@ def test_keys_skip_redo_quit(tmp_path, session_video):
     class Patient:
         """Presses keys as a patient would, at given moments of the routine (a sink, like the window)."""
 
-        pressed: set = set()
+        pressed: ClassVar[set] = set()
 
         def on_frame(self, out):
             for key, step, phase in (("r", 1, "instruct"), ("n", 2, "move"), ("q", 4, None)):
@@ -232,25 +283,45 @@ def test_keys_skip_redo_quit(tmp_path, session_video):
     store.close()
 
 
-@pytest.mark.skipif(shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
-                    reason="needs Xvfb and xdotool (.ci/run installs them)")
+@pytest.mark.skipif(
+    shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
+    reason="needs Xvfb and xdotool (.ci/run installs them)",
+)
 def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
     video, routine = session_video
     display = ":97"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         time.sleep(1.0)
         env = dict(os.environ, DISPLAY=display)
-        proc = subprocess.Popen([sys.executable, "-m", "facetrack", "exercise", "--source", str(video),
-                                 "--routine", str(routine), "--realtime", "--data-dir", str(tmp_path / "d")],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "facetrack",
+                "exercise",
+                "--source",
+                str(video),
+                "--routine",
+                str(routine),
+                "--realtime",
+                "--data-dir",
+                str(tmp_path / "d"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         window = ""
         deadline = time.time() + 60
         while time.time() < deadline and not window:
             time.sleep(0.5)
-            window = subprocess.run(["xdotool", "search", "--name", "facetrack"], env=env,
-                                    capture_output=True, text=True).stdout.split()
+            window = subprocess.run(
+                ["xdotool", "search", "--name", "facetrack"], env=env, capture_output=True, text=True
+            ).stdout.split()
             window = window[0] if window else ""
         assert window, "the window never appeared"
         time.sleep(5)  # the session runs and shows frames
@@ -259,7 +330,7 @@ def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "Traceback" not in err and "session 1" in out
-        (status,), = db_rows(tmp_path / "d", "SELECT status FROM sessions")
+        ((status,),) = db_rows(tmp_path / "d", "SELECT status FROM sessions")
         assert status == "incomplete"  # ended by the user before the routine's end
     finally:
         xvfb.terminate()

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from facetrack.storage.store import MIGRATIONS, SCHEMA_VERSION, Store, pack_landmarks
 

@@ -3,13 +3,14 @@
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DATA, read_frames, run_cli, run_main, write_video
-from facetrack.face import geometry, landmarks as L
-from facetrack.errors import FacetrackError
+
 from facetrack.capture.model import MODEL_SHA256, load_model_bytes
-from facetrack.face.pipeline import Tracker
 from facetrack.capture.source import Frame, FrameSource
+from facetrack.errors import FacetrackError
+from facetrack.face import geometry
+from facetrack.face import landmarks as L
+from facetrack.face.pipeline import Tracker
 
 
 def track_all(spec, **kw):
@@ -57,8 +58,9 @@ def test_timestamps_from_index_and_fps(single_face):
 
 @pytest.mark.integration
 def test_mirrored_input_keeps_patient_sides(tmp_path, single_face):
-    mirrored = write_video(tmp_path / "mirrored.avi", [f[:, ::-1] for f in read_frames(DATA / "single_face.mp4")],
-                           fourcc="MJPG")
+    mirrored = write_video(
+        tmp_path / "mirrored.avi", [f[:, ::-1] for f in read_frames(DATA / "single_face.mp4")], fourcc="MJPG"
+    )
     flipped = track_all(str(mirrored), mirrored=True)
     a, b = single_face[10], flipped[10]
     assert b.face.face_found
@@ -67,6 +69,7 @@ def test_mirrored_input_keeps_patient_sides(tmp_path, single_face):
     out = tmp_path / "m.csv"
     assert run_cli("track", mirrored, "--mirrored", "--out", out, "--max-frames", 12).returncode == 0
     import csv
+
     rows = list(csv.DictReader(open(out)))
     x_left_in_file = float(rows[10][f"x_{L.LEFT.iris_center}_px"])
     x_right_in_file = float(rows[10][f"x_{L.RIGHT.iris_center}_px"])
@@ -92,6 +95,7 @@ def test_no_face_video_flags_every_frame_and_says_so(tmp_path):
     assert result.returncode == 1
     assert "no face was found" in result.stderr.strip().splitlines()[-1]
     import csv
+
     rows = list(csv.DictReader(open(out)))
     assert len(rows) > 90 and all(r["face_found"] == "0" and r["q_no_face"] == "1" for r in rows)
 
@@ -114,8 +118,8 @@ def test_two_faces_swapping_places_keeps_the_same_person(tmp_path):
     for i in range(24):
         canvas = np.full((400, 800, 3), 90, np.uint8)
         left, right = (patient, visitor) if i < 12 else (visitor, patient)
-        canvas[30:30 + left.shape[0], 30:30 + left.shape[1]] = left
-        canvas[30:30 + right.shape[0], 770 - right.shape[1]:770] = right
+        canvas[30 : 30 + left.shape[0], 30 : 30 + left.shape[1]] = left
+        canvas[30 : 30 + right.shape[0], 770 - right.shape[1] : 770] = right
         frames.append(canvas)
     tracked = track_all(str(write_video(tmp_path / "swap.avi", frames, fourcc="MJPG")))
     assert all(t.face.n_faces == 2 for t in tracked)
@@ -171,6 +175,7 @@ def test_track_csv_columns(tmp_path):
     result = run_cli("track", DATA / "single_face.mp4", "--out", out)
     assert result.returncode == 0, result.stderr
     import csv
+
     reader = csv.reader(open(out))
     header = next(reader)
     assert header[:6] == ["frame", "timestamp_s", "face_found", "yaw_deg", "pitch_deg", "roll_deg"]

@@ -27,9 +27,17 @@ def measured_points(movement) -> list[int]:
     return sorted(pts)
 
 
-def run_analysis(video: str, movement_id: str, affected: str | None = None, mirrored: bool = False,
-                 model=None, rest_s: float = 1.0, keep_points: bool = False,
-                 recorded: list | None = None, step: int = 0) -> tuple[Analysis, list, FrameSource]:
+def run_analysis(
+    video: str,
+    movement_id: str,
+    affected: str | None = None,
+    mirrored: bool = False,
+    model=None,
+    rest_s: float = 1.0,
+    keep_points: bool = False,
+    recorded: list | None = None,
+    step: int = 0,
+) -> tuple[Analysis, list, FrameSource]:
     """Analyse one movement video (what ``facetrack analyze`` and ``import`` run).
 
     Returns the analysis, the measured points per frame (with ``keep_points``, for the
@@ -44,8 +52,12 @@ def run_analysis(video: str, movement_id: str, affected: str | None = None, mirr
         if keep_points:
             points.append(t.face.xy[idx].copy() if t.face.face_found else None)
         if recorded is not None:
-            recorded.append((frame_record(step, movement.id, "import", t, v, frame_flags(t, v),
-                                          meter.neutral.mm_per_unit), landmark_row(step, t)))
+            recorded.append(
+                (
+                    frame_record(step, movement.id, "import", t, v, frame_flags(t, v), meter.neutral.mm_per_unit),
+                    landmark_row(step, t),
+                )
+            )
 
     with Tracker(model) as tracker:
         analysis = analyze_tracked(tracker.run(source, progress=True), movement, affected, rest_s, on_frame)

@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from facetrack.face import geometry
 from facetrack.capture.landmarker import FaceFrame
+from facetrack.face import geometry
 from facetrack.face.landmarks import SIDES
 from facetrack.face.movements import get_movement
 
@@ -43,8 +43,15 @@ def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int]
         f = frames.get(key)
         if f is None or not f["movement"] or not f["usable"] or not lms["found"][k]:
             continue
-        face = FaceFrame(int(index), float(lms["t_s"][k]), wh, True, 1, lms["xyz_px"][k].astype(np.float32),
-                         transform=lms["matrix"][k])
+        face = FaceFrame(
+            int(index),
+            float(lms["t_s"][k]),
+            wh,
+            True,
+            1,
+            lms["xyz_px"][k].astype(np.float32),
+            transform=lms["matrix"][k],
+        )
         norm = geometry.normalise(face)
         if norm is None:
             continue

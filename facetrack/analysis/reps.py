@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-SMOOTH_CUTOFF_HZ = 3.0     # facial exercise movements last >= 0.3 s; jitter is faster
-MAX_GAP_S = 0.5            # gaps of untrusted frames up to this long are bridged
-NOISE_K = 6.0              # a repetition must stand this many noise SDs above rest
-START_END_FRACTION = 0.2   # a repetition starts/ends where it crosses 20% of its peak
-HOLD_FRACTION = 0.8        # ... and is "held" while above 80% of its peak
+SMOOTH_CUTOFF_HZ = 3.0  # facial exercise movements last >= 0.3 s; jitter is faster
+MAX_GAP_S = 0.5  # gaps of untrusted frames up to this long are bridged
+NOISE_K = 6.0  # a repetition must stand this many noise SDs above rest
+START_END_FRACTION = 0.2  # a repetition starts/ends where it crosses 20% of its peak
+HOLD_FRACTION = 0.8  # ... and is "held" while above 80% of its peak
 MIN_REP_SPACING_S = 0.6
 # Sides moving within 10% of each other are not called weaker: healthy faces differ about
 # that much.  Before, only an absolute margin (half the smallest movement counted, about
@@ -70,8 +70,9 @@ def find_repetitions(t: np.ndarray, combined: np.ndarray, threshold: float) -> l
     rest, with start/end where the signal crosses 20% of the peak."""
     y = np.nan_to_num(combined, nan=0.0)
     fs = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 30.0
-    peaks, _ = signal.find_peaks(y, height=threshold, prominence=threshold,
-                                 distance=max(1, int(MIN_REP_SPACING_S * fs)))
+    peaks, _ = signal.find_peaks(
+        y, height=threshold, prominence=threshold, distance=max(1, int(MIN_REP_SPACING_S * fs))
+    )
     windows: list[Window] = []
     for k, p in enumerate(peaks):
         level = START_END_FRACTION * y[p]
@@ -88,7 +89,7 @@ def find_repetitions(t: np.ndarray, combined: np.ndarray, threshold: float) -> l
 
 
 def hold_seconds(t: np.ndarray, y: np.ndarray, w: Window) -> float:
-    seg = np.nan_to_num(y[w.start:w.end + 1])
+    seg = np.nan_to_num(y[w.start : w.end + 1])
     above = seg >= HOLD_FRACTION * seg.max() if seg.size else seg
     if not above.any():
         return 0.0
@@ -98,14 +99,15 @@ def hold_seconds(t: np.ndarray, y: np.ndarray, w: Window) -> float:
 
 @dataclass(frozen=True)
 class Symmetry:
-    symmetry_pct: float      # 100 * min / max; NaN when there was no movement
-    weaker_side: str         # "left", "right" or "none"
-    status: str              # "movement" or "no movement"
-    affected_pct: float      # affected side as % of the other; NaN if not given
+    symmetry_pct: float  # 100 * min / max; NaN when there was no movement
+    weaker_side: str  # "left", "right" or "none"
+    status: str  # "movement" or "no movement"
+    affected_pct: float  # affected side as % of the other; NaN if not given
 
 
-def symmetry(left: float, right: float, floor: float, affected: str | None = None,
-             noise: float | None = None) -> Symmetry:
+def symmetry(
+    left: float, right: float, floor: float, affected: str | None = None, noise: float | None = None
+) -> Symmetry:
     """``symmetry_pct = 100 * min(L, R) / max(L, R)``; never 100% for a still face.
 
     ``floor`` is the smallest amplitude that counts as a movement: below it on both sides the

@@ -49,31 +49,57 @@ def estimate(session: dict, reps: list[dict]) -> tuple[float | None, list[Item]]
     items: list[Item] = []
     eye = abs(session.get("rest_fissure_diff_mm") or 0.0)
     mouth = abs(session.get("rest_mouth_diff_mm") or 0.0)
-    items.append(Item("resting", "eye", float(eye > EYE_REST_MM),
-                      f"palpebral fissure difference {eye:.1f} mm (>{EYE_REST_MM} mm scores 1)"))
+    items.append(
+        Item(
+            "resting",
+            "eye",
+            float(eye > EYE_REST_MM),
+            f"palpebral fissure difference {eye:.1f} mm (>{EYE_REST_MM} mm scores 1)",
+        )
+    )
     items.append(Item("resting", "cheek (nasolabial fold)", 0.0, "not measured from the mesh: scored 0"))
-    items.append(Item("resting", "mouth", float(mouth > MOUTH_REST_MM),
-                      f"mouth-corner height difference {mouth:.1f} mm (>{MOUTH_REST_MM} mm scores 1)"))
+    items.append(
+        Item(
+            "resting",
+            "mouth",
+            float(mouth > MOUTH_REST_MM),
+            f"mouth-corner height difference {mouth:.1f} mm (>{MOUTH_REST_MM} mm scores 1)",
+        )
+    )
     voluntary, synk, complete = 0.0, 0.0, True
     for expression, movements in EXPRESSIONS.items():
-        rs = next(([r for r in reps if r["movement"] == m] for m in movements
-                   if any(r["movement"] == m for r in reps)), [])
+        rs = next(
+            ([r for r in reps if r["movement"] == m] for m in movements if any(r["movement"] == m for r in reps)), []
+        )
         if not rs:
             complete = False
             items.append(Item("voluntary", expression, math.nan, "not exercised in this session"))
             continue
-        ratios = [100.0 * min(r["left_amplitude_mm"] or 0, r["right_amplitude_mm"] or 0)
-                  / max(r["left_amplitude_mm"] or 0, r["right_amplitude_mm"] or 0, 1e-9) for r in rs]
+        ratios = [
+            100.0
+            * min(r["left_amplitude_mm"] or 0, r["right_amplitude_mm"] or 0)
+            / max(r["left_amplitude_mm"] or 0, r["right_amplitude_mm"] or 0, 1e-9)
+            for r in rs
+        ]
         ratio = sorted(ratios)[len(ratios) // 2]
         score = _grade(ratio, MOVEMENT_CUTS)
         voluntary += score
-        items.append(Item("voluntary", expression, score, f"{rs[0]['movement']}: weaker side {ratio:.0f}% "
-                          "of the stronger (median of repetitions)"))
+        items.append(
+            Item(
+                "voluntary",
+                expression,
+                score,
+                f"{rs[0]['movement']}: weaker side {ratio:.0f}% of the stronger (median of repetitions)",
+            )
+        )
         worst = max((max(r["left_synkinesis_pct"] or 0, r["right_synkinesis_pct"] or 0) for r in rs), default=0)
         s = _grade(worst, SYNKINESIS_CUTS)
         synk += s
-        items.append(Item("synkinesis", expression, s, f"largest involuntary change elsewhere {worst:.0f}% of "
-                          "that region's range"))
+        items.append(
+            Item(
+                "synkinesis", expression, s, f"largest involuntary change elsewhere {worst:.0f}% of that region's range"
+            )
+        )
     resting = 5 * sum(i.score for i in items if i.part == "resting")
     if not complete:
         return None, items

@@ -15,26 +15,76 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import facetrack  # noqa: F401  (sets native log levels first)
-from facetrack.errors import FacetrackError
 from facetrack.capture.model import load_model_bytes
 from facetrack.capture.source import Frame
+from facetrack.errors import FacetrackError
 
 N_BLENDSHAPES = 52
 BLENDSHAPE_NAMES = (
-    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
-    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
-    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
-    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
-    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
-    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
-    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
-    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
-    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
-    "noseSneerLeft", "noseSneerRight",
+    "_neutral",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
 )
 MAX_FACES = 4
-_OUTLINE = (10, 152, 234, 454, 127, 356, 58, 288)  # enough of the face oval for size and centre  # look for a few so we can keep following the same person
+_OUTLINE = (
+    10,
+    152,
+    234,
+    454,
+    127,
+    356,
+    58,
+    288,
+)  # enough of the face oval for size and centre  # look for a few so we can keep following the same person
 
 
 @dataclass
@@ -111,7 +161,7 @@ def shape_signature(xyz_px: np.ndarray) -> np.ndarray:
     """Image (x, y) of RIGID_POINTS, centred, unit RMS: compared by :func:`shape_distance`."""
     q = xyz_px[list(RIGID_POINTS), :2].astype(np.float64)
     q = q - q.mean(axis=0)
-    return (q / np.sqrt((q ** 2).sum(axis=1).mean())).ravel()
+    return (q / np.sqrt((q**2).sum(axis=1).mean())).ravel()
 
 
 def shape_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -138,7 +188,7 @@ class Landmarker:
         self.max_faces = max_faces
         self._last_ms = -1
         self._last_center: np.ndarray | None = None
-        self._signatures: list[np.ndarray] = []   # of the followed face, first frames
+        self._signatures: list[np.ndarray] = []  # of the followed face, first frames
         self._calls = 0
         with _native_stderr_silenced():
             self._lm = self._create()
@@ -159,13 +209,13 @@ class Landmarker:
         try:
             return vision.FaceLandmarker.create_from_options(options)
         except Exception as exc:  # MediaPipe raises RuntimeError/ValueError with C++ text
-            raise FacetrackError(f"could not start the face landmarker: {str(exc).splitlines()[0]}")
+            raise FacetrackError(f"could not start the face landmarker: {str(exc).splitlines()[0]}") from None
 
     def detect_raw(self, frame: Frame):
         """The bare MediaPipe call (used by the benchmark as its baseline)."""
         import cv2
 
-        ms = max(int(round(frame.timestamp_s * 1000)), self._last_ms + 1)
+        ms = max(round(frame.timestamp_s * 1000), self._last_ms + 1)
         self._last_ms = ms
         rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
@@ -183,16 +233,13 @@ class Landmarker:
         faces = result.face_landmarks or []
         if not faces:
             return FaceFrame(frame.index, frame.timestamp_s, (w, h), face_found=False)
-        all_xyz = [np.array([(p.x, p.y, p.z) for p in f], np.float32) * np.array([w, h, w], np.float32)
-                   for f in faces]
+        all_xyz = [np.array([(p.x, p.y, p.z) for p in f], np.float32) * np.array([w, h, w], np.float32) for f in faces]
         matrices = [np.array(m, np.float32) for m in result.facial_transformation_matrixes]
-        k = self._choose([x[list(_OUTLINE), :2] for x in all_xyz],
-                         [shape_signature(x) for x in all_xyz])
+        k = self._choose([x[list(_OUTLINE), :2] for x in all_xyz], [shape_signature(x) for x in all_xyz])
         xyz, matrix = all_xyz[k], matrices[k]
         blend = np.array([c.score for c in result.face_blendshapes[k]], np.float32)
         yaw, pitch, roll = angles_from_transform(matrix)
-        return FaceFrame(frame.index, frame.timestamp_s, (w, h), True, len(faces),
-                         xyz, blend, matrix, yaw, pitch, roll)
+        return FaceFrame(frame.index, frame.timestamp_s, (w, h), True, len(faces), xyz, blend, matrix, yaw, pitch, roll)
 
     def _choose(self, outlines: list[np.ndarray], signatures: list[np.ndarray]) -> int:
         stats = [_face_area_and_center(xy) for xy in outlines]
@@ -216,7 +263,7 @@ class Landmarker:
             self._lm.close()
             self._lm = None
 
-    def __enter__(self) -> "Landmarker":
+    def __enter__(self) -> Landmarker:
         return self
 
     def __exit__(self, *exc) -> None:

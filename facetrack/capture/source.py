@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-import facetrack  # noqa: F401  (sets native log levels before cv2 loads)
 import cv2
 import numpy as np
 
+import facetrack  # noqa: F401  (sets native log levels before cv2 loads)
 from facetrack.errors import FacetrackError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -60,8 +60,15 @@ class FrameSource:
     for are dropped (counted in ``dropped``), never queued.
     """
 
-    def __init__(self, spec: str | int, *, mirrored: bool = False, repeat: int = 1,
-                 still_fps: float = 30.0, realtime: bool = False):
+    def __init__(
+        self,
+        spec: str | int,
+        *,
+        mirrored: bool = False,
+        repeat: int = 1,
+        still_fps: float = 30.0,
+        realtime: bool = False,
+    ):
         self.spec = spec
         self.mirrored = mirrored
         self.realtime = realtime
@@ -87,8 +94,11 @@ class FrameSource:
             cap.release()
             working = [i for i in CAMERA_PROBE if i != index and _camera_opens(i)]
             tried = f"tried index {index}"
-            others = f"; working indices: {', '.join(map(str, working))}" if working else (
-                f"; no camera at indices {CAMERA_PROBE.start}-{CAMERA_PROBE.stop - 1} either")
+            others = (
+                f"; working indices: {', '.join(map(str, working))}"
+                if working
+                else (f"; no camera at indices {CAMERA_PROBE.start}-{CAMERA_PROBE.stop - 1} either")
+            )
             raise FacetrackError(f"camera {index} is not available ({tried}{others})")
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a queue of stale ones
         self._cap = cap
@@ -116,8 +126,10 @@ class FrameSource:
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
-            raise FacetrackError(f"{path} is not a video OpenCV can read (corrupt, truncated "
-                                 "before its first frame, or not a video at all)")
+            raise FacetrackError(
+                f"{path} is not a video OpenCV can read (corrupt, truncated "
+                "before its first frame, or not a video at all)"
+            )
         cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         self._cap = cap
         fps = cap.get(cv2.CAP_PROP_FPS)
@@ -200,15 +212,17 @@ class FrameSource:
         expected = self.frame_count
         if expected is not None and index < expected - max(TRUNCATION_SLACK_FRAMES, 0.03 * expected):
             self.truncated = True
-            self.problem = (f"{self.name} is truncated or corrupt: read {index} of the "
-                            f"{expected} frames its header announces; the frames read are kept")
+            self.problem = (
+                f"{self.name} is truncated or corrupt: read {index} of the "
+                f"{expected} frames its header announces; the frames read are kept"
+            )
 
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
             self._cap = None
 
-    def __enter__(self) -> "FrameSource":
+    def __enter__(self) -> FrameSource:
         return self
 
     def __exit__(self, *exc) -> None:

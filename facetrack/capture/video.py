@@ -16,7 +16,7 @@ import numpy as np
 
 from facetrack.errors import FacetrackError
 
-RATE_WINDOW_S = 1.0      # frames buffered to measure the rate before the file is opened
+RATE_WINDOW_S = 1.0  # frames buffered to measure the rate before the file is opened
 MAX_BUFFERED = 60
 
 
@@ -47,8 +47,9 @@ class VideoFile:
     def _open(self, width: int, height: int) -> None:
         old = os.umask(0o077)
         try:
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), float(self.fps or 30.0),
-                                           (width, height))
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), float(self.fps or 30.0), (width, height)
+            )
         finally:
             os.umask(old)
         if not self._writer.isOpened():

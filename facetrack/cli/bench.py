@@ -40,8 +40,9 @@ def _bare_fps(frames: list[Frame], model) -> float:
 def _command(args: list[str]) -> tuple[float, float, int]:
     """Run ``facetrack ARGS`` in a fresh process: (wall seconds, peak RSS MB, exit code)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "facetrack", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facetrack", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if proc.stderr is not None:
@@ -79,15 +80,19 @@ def _live(frames: list[Frame], fps: float, seconds: float, model, movement: str)
         def on_frame(self, out) -> None:
             _ = out.image
 
-    with tempfile.TemporaryDirectory(prefix="facetrack-bench-") as tmp, Store(tmp) as store, \
-            Tracker(model) as tracker:
+    with tempfile.TemporaryDirectory(prefix="facetrack-bench-") as tmp, Store(tmp) as store, Tracker(model) as tracker:
         recorder = Recorder(store, store.patient_id("bench"), routine.name, tracker.model_sha256, {}, "bench")
         session = ExerciseSession(routine, max_calibration_tries=3)
         end = run_session(_paced(frames, fps, seconds, stats), tracker, session, [recorder, Drawn()])
     lat = np.array(end.latencies_s) * 1000 if end.latencies_s else np.zeros(1)
-    return {"fps": end.frames / max(end.elapsed_s, 1e-9), "dropped": stats["dropped"],
-            "offered": stats["dropped"] + stats["delivered"], "p50": float(np.percentile(lat, 50)),
-            "p95": float(np.percentile(lat, 95)), "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "fps": end.frames / max(end.elapsed_s, 1e-9),
+        "dropped": stats["dropped"],
+        "offered": stats["dropped"] + stats["delivered"],
+        "p50": float(np.percentile(lat, 50)),
+        "p95": float(np.percentile(lat, 95)),
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run(args) -> int:
@@ -97,8 +102,10 @@ def run(args) -> int:
         raise FacetrackError(f"{clip} has only {len(frames)} frames; need at least 10 to time")
     load0 = os.getloadavg()
     w, h = frames[0].resolution_wh
-    print(f"clip: {clip.name}, {len(frames)} frames {w}x{h}; {os.cpu_count()} CPUs, "
-          f"load average {load0[0]:.2f} at the start")
+    print(
+        f"clip: {clip.name}, {len(frames)} frames {w}x{h}; {os.cpu_count()} CPUs, "
+        f"load average {load0[0]:.2f} at the start"
+    )
     bare = _bare_fps(frames, args.model)
     print(f"{'what':<34} {'frames/s':>9} {'x bare':>7} {'peak MB':>8}")
     print(f"{'bare landmarker (no start-up)':<34} {bare:9.1f} {1.0:7.2f} {'':>8}")
@@ -117,12 +124,18 @@ def run(args) -> int:
             note = "" if code in (0, 1) else f"  (exit {code})"
             print(f"{label:<34} {fps:9.1f} {bare / fps:7.2f} {rss:8.0f}{note}")
     live = _live(frames, args.camera_fps, args.live_s, args.model, args.movement)
-    print(f"{'live loop, camera at %.0f fps' % args.camera_fps:<34} {live['fps']:9.1f} {bare / live['fps']:7.2f} "
-          f"{live['rss']:8.0f}")
-    print(f"  live: {live['dropped']} of {live['offered']} camera frames dropped "
-          f"({100 * live['dropped'] / max(live['offered'], 1):.0f}%), latency frame -> overlay "
-          f"p50 {live['p50']:.0f} ms, p95 {live['p95']:.0f} ms")
+    print(
+        f"{f'live loop, camera at {args.camera_fps:.0f} fps':<34} {live['fps']:9.1f} {bare / live['fps']:7.2f} "
+        f"{live['rss']:8.0f}"
+    )
+    print(
+        f"  live: {live['dropped']} of {live['offered']} camera frames dropped "
+        f"({100 * live['dropped'] / max(live['offered'], 1):.0f}%), latency frame -> overlay "
+        f"p50 {live['p50']:.0f} ms, p95 {live['p95']:.0f} ms"
+    )
     load1 = os.getloadavg()
-    print(f"load average {load1[0]:.2f} at the end (x bare: how many times the bare landmarker's time "
-          "the same frames cost)")
+    print(
+        f"load average {load1[0]:.2f} at the end (x bare: how many times the bare landmarker's time "
+        "the same frames cost)"
+    )
     return 0

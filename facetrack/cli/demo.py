@@ -11,11 +11,11 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from facetrack.capture.sample_data import sample_dir
+from facetrack.cli.import_ import analysed, store_import
 from facetrack.errors import FacetrackError
 from facetrack.reporting.export import export
-from facetrack.cli.import_ import analysed, store_import
 from facetrack.reporting.report import build_report
-from facetrack.capture.sample_data import sample_dir
 from facetrack.storage.store import Store
 
 DEMO_PATIENT = "Demo Patient"
@@ -30,15 +30,24 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     index = json.loads((sample_dir() / "samples.json").read_text())
     weeks = sorted({v["week"] for v in index.values()})
-    start = datetime.now().astimezone().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(weeks=len(weeks))
+    start = datetime.now().astimezone().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(
+        weeks=len(weeks)
+    )
     plan = []  # (when, [(video, movement)]) per weekly session
     for week in weeks:
         clips = sorted(name for name, v in index.items() if v["week"] == week)
-        plan.append(((start + timedelta(weeks=week - 1)).isoformat(timespec="seconds"),
-                     [(sample_dir() / c, index[c]["movement"]) for c in clips]))
+        plan.append(
+            (
+                (start + timedelta(weeks=week - 1)).isoformat(timespec="seconds"),
+                [(sample_dir() / c, index[c]["movement"]) for c in clips],
+            )
+        )
     # every clip of every week queued at once, on all the CPUs; stored week by week in order
-    jobs = [(step, video, movement, "left", False, args.model) for _, todo in plan
-            for step, (video, movement) in enumerate(todo)]
+    jobs = [
+        (step, video, movement, "left", False, args.model)
+        for _, todo in plan
+        for step, (video, movement) in enumerate(todo)
+    ]
     with Store(out / "data") as store, analysed(jobs) as results:
         for week, (when, todo) in zip(weeks, plan):
             print(f"week {week} ({when[:10]}): importing {len(todo)} sample videos")

@@ -13,8 +13,10 @@ def run(args) -> int:
     name = clean_name(args.patient)
     with Store(args.data_dir, readonly=True) as store:
         found = store.patient_footprint(name)
-        summary = (f"{name}: {len(found['sessions'])} sessions, {found['reps']} repetitions, "
-                   f"{found['frames']} frames of measures and landmarks, {len(found['videos'])} recorded videos")
+        summary = (
+            f"{name}: {len(found['sessions'])} sessions, {found['reps']} repetitions, "
+            f"{found['frames']} frames of measures and landmarks, {len(found['videos'])} recorded videos"
+        )
         if not args.yes:
             if not sys.stdin.isatty():
                 raise FacetrackError(f"would delete {summary}; confirm with --yes")

@@ -8,15 +8,16 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 from facetrack.analysis.offline import run_analysis
 from facetrack.analysis.rows import neutral_record, rep_record
 from facetrack.errors import FacetrackError
 from facetrack.face.movements import MOVEMENT_IDS
-from facetrack.storage.recorder import Recorder
 from facetrack.live.routine import load_routine
+from facetrack.storage.recorder import Recorder
 from facetrack.storage.store import Store, clean_name
 from facetrack.tables import RepRecord
 
@@ -43,8 +44,9 @@ def movement_for(video: Path, given: str | None) -> str:
         return given
     found = [m for m in MOVEMENT_IDS if m in video.stem]
     if not found:
-        raise FacetrackError(f"cannot tell which movement {video.name} shows: give --movement ID "
-                             "or put the movement id in the file name")
+        raise FacetrackError(
+            f"cannot tell which movement {video.name} shows: give --movement ID or put the movement id in the file name"
+        )
     return max(found, key=len)  # eye_close_alternate over eye_close_tight-like prefixes
 
 
@@ -86,16 +88,33 @@ def analysed(jobs: list[tuple], workers: int | None = None) -> Iterator[Iterator
         pool.shutdown(cancel_futures=True)
 
 
-def import_videos(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], affected=None,
-                  model=None, mirrored=False, quiet=False, workers: int | None = None) -> int:
+def import_videos(
+    store: Store,
+    patient: str,
+    when: str,
+    todo: list[tuple[Path, str]],
+    affected=None,
+    model=None,
+    mirrored=False,
+    quiet=False,
+    workers: int | None = None,
+) -> int:
     """Analyse each (video, movement) and keep it as one step of one imported session."""
     jobs = [(step, video, movement, affected, mirrored, model) for step, (video, movement) in enumerate(todo)]
     with analysed(jobs, workers) as results:
         return store_import(store, patient, when, todo, results, affected, model, quiet)
 
 
-def store_import(store: Store, patient: str, when: str, todo: list[tuple[Path, str]], results: Iterator[tuple],
-                 affected=None, model=None, quiet=False) -> int:
+def store_import(
+    store: Store,
+    patient: str,
+    when: str,
+    todo: list[tuple[Path, str]],
+    results: Iterator[tuple],
+    affected=None,
+    model=None,
+    quiet=False,
+) -> int:
     """Keep ``len(todo)`` analysed videos from ``results`` as one session, one commit per
     video as it arrives: an interruption keeps every video stored before it."""
     pid = store.patient_id(patient, affected=affected)
@@ -109,8 +128,16 @@ def store_import(store: Store, patient: str, when: str, todo: list[tuple[Path, s
             continue
         neutral, recorded, rows, syms = kept
         if recorder is None:
-            recorder = Recorder(store, pid, "import", _sha(model), {"affected": affected, "videos":
-                                [str(p.name) for p, _ in todo]}, str(video.name), kind="import", started_at=when)
+            recorder = Recorder(
+                store,
+                pid,
+                "import",
+                _sha(model),
+                {"affected": affected, "videos": [str(p.name) for p, _ in todo]},
+                str(video.name),
+                kind="import",
+                started_at=when,
+            )
             recorder.store_record(neutral)
         for record, landmarks in recorded:
             recorder.frame(record, landmarks)
@@ -131,6 +158,7 @@ def store_import(store: Store, patient: str, when: str, todo: list[tuple[Path, s
 
 def _sha(model) -> str:
     from facetrack.capture.model import load_model_bytes
+
     return load_model_bytes(model)[1]
 
 

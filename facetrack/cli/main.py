@@ -18,35 +18,62 @@ from facetrack.errors import EXIT_INTERRUPTED, FacetrackError
 
 # The catalogue's ids, written out here so that building the parser imports no numpy; a
 # test checks they are the catalogue's (tests/test_measures.py).
-MOVEMENT_IDS = ("frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril_flare", "nostril_narrow",
-                "nose_wrinkle", "lip_pucker_u", "lip_spread_i", "upper_lip_raise", "lower_lip_lower", "lip_hold")
+MOVEMENT_IDS = (
+    "frown",
+    "brow_raise",
+    "eye_close_tight",
+    "eye_close_alternate",
+    "nostril_flare",
+    "nostril_narrow",
+    "nose_wrinkle",
+    "lip_pucker_u",
+    "lip_spread_i",
+    "upper_lip_raise",
+    "lower_lip_lower",
+    "lip_hold",
+)
 
 
 def _command(module: str):
     def run(args) -> int:
         return importlib.import_module(f"facetrack.cli.{module}").run(args)
+
     return run
 
 
 # -- options shared by several commands ----------------------------------------------
 def _model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", metavar="FILE.task", help="Face Landmarker model (default: the bundled one, or "
-                   "$FACETRACK_MODEL); its sha256 must match the official bundle")
+    p.add_argument(
+        "--model",
+        metavar="FILE.task",
+        help="Face Landmarker model (default: the bundled one, or "
+        "$FACETRACK_MODEL); its sha256 must match the official bundle",
+    )
 
 
 def _mirrored(p: argparse.ArgumentParser, what: str = "the input is") -> None:
-    p.add_argument("--mirrored", action="store_true", help=f"{what} a mirror image (e.g. saved by a webcam app); "
-                   "it is flipped back so that left stays the patient's left")
+    p.add_argument(
+        "--mirrored",
+        action="store_true",
+        help=f"{what} a mirror image (e.g. saved by a webcam app); "
+        "it is flipped back so that left stays the patient's left",
+    )
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", metavar="DIR", help="where the database lives (default: the user data "
-                   "directory, or $FACETRACK_DATA_DIR)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the database lives (default: the user data directory, or $FACETRACK_DATA_DIR)",
+    )
 
 
 def _affected(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--affected", choices=("left", "right"), help="the patient's affected side, if known "
-                   "(the patient's own left or right)")
+    p.add_argument(
+        "--affected",
+        choices=("left", "right"),
+        help="the patient's affected side, if known (the patient's own left or right)",
+    )
 
 
 def _patient(p: argparse.ArgumentParser, required: bool = False, what: str = "whose sessions") -> None:
@@ -54,8 +81,11 @@ def _patient(p: argparse.ArgumentParser, required: bool = False, what: str = "wh
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facetrack", description="Measure facial movements per side of the face "
-                                     "from a webcam or video, for facial-paralysis rehabilitation.")
+    parser = argparse.ArgumentParser(
+        prog="facetrack",
+        description="Measure facial movements per side of the face "
+        "from a webcam or video, for facial-paralysis rehabilitation.",
+    )
     parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -68,32 +98,52 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
     src.add_argument("--source", metavar="VIDEO", help="a video file instead of the camera")
-    p.add_argument("--routine", metavar="NAME|FILE.toml", help="built-in routine (full, quick) or a TOML file; "
-                   "default: the whole programme")
+    p.add_argument(
+        "--routine",
+        metavar="NAME|FILE.toml",
+        help="built-in routine (full, quick) or a TOML file; default: the whole programme",
+    )
     _patient(p, what="whose session this is (default: me)")
     p.set_defaults(patient="me")
     _affected(p)
     p.add_argument("--no-mirror", action="store_true", help="show the camera unmirrored")
     p.add_argument("--no-window", action="store_true", help="run headless (use with --overlay-out)")
     p.add_argument("--overlay-out", type=Path, metavar="FILE.mp4", help="write what the window shows")
-    p.add_argument("--record-video", type=Path, metavar="FILE.mp4", help="also keep the raw camera video "
-                   "(owner-only file; not kept otherwise; `forget` deletes it)")
-    p.add_argument("--realtime", action="store_true", help="play --source at its own speed, dropping "
-                   "frames the loop is too slow for, as a camera would")
+    p.add_argument(
+        "--record-video",
+        type=Path,
+        metavar="FILE.mp4",
+        help="also keep the raw camera video (owner-only file; not kept otherwise; `forget` deletes it)",
+    )
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play --source at its own speed, dropping frames the loop is too slow for, as a camera would",
+    )
     _mirrored(p, "the camera or video itself is")
     _data_dir(p)
     _model(p)
 
-    p = command("analyze", "analyze", "repetitions, per-side amplitude and symmetry of one movement video",
-                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="movements: " + ", ".join(MOVEMENT_IDS))
+    p = command(
+        "analyze",
+        "analyze",
+        "repetitions, per-side amplitude and symmetry of one movement video",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="movements: " + ", ".join(MOVEMENT_IDS),
+    )
     p.add_argument("video", help="video: the person rests for the first second, then does the movement")
     p.add_argument("--movement", required=True, metavar="ID", help="movement id (see below)")
     _affected(p)
     p.add_argument("--csv", type=Path, metavar="FILE.csv", help="write one row per repetition")
     p.add_argument("--overlay", type=Path, metavar="FILE.mp4", help="write the video with the measures drawn on it")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="write the per-side measure over time")
-    p.add_argument("--rest-s", type=float, default=1.0, metavar="S", help="length of the neutral rest at the "
-                   "start, seconds (default 1)")
+    p.add_argument(
+        "--rest-s",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="length of the neutral rest at the start, seconds (default 1)",
+    )
     _mirrored(p, "the video is")
     _model(p)
 
@@ -102,8 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     _patient(p, required=True, what="whose videos these are")
     p.add_argument("--date", required=True, help="when they were recorded, YYYY-MM-DD (not in the future)")
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--movement", metavar="ID", choices=MOVEMENT_IDS,
-                     help="the movement every video shows (default: read it from each file name)")
+    how.add_argument(
+        "--movement",
+        metavar="ID",
+        choices=MOVEMENT_IDS,
+        help="the movement every video shows (default: read it from each file name)",
+    )
     how.add_argument("--routine", metavar="NAME|FILE.toml", help="videos are the routine's movements, in order")
     _affected(p)
     _mirrored(p, "the videos are")
@@ -126,8 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     _patient(p, what="only this patient (default: every patient)")
     p.add_argument("--from", metavar="DATE", help="first day, YYYY-MM-DD")
     p.add_argument("--to", metavar="DATE", help="last day, YYYY-MM-DD")
-    p.add_argument("--level", required=True, choices=("sessions", "movements", "reps", "frames"),
-                   help="one row per session, movement of a session, repetition, or frame")
+    p.add_argument(
+        "--level",
+        required=True,
+        choices=("sessions", "movements", "reps", "frames"),
+        help="one row per session, movement of a session, repetition, or frame",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="FILE.csv", help="CSV file to write")
     p.add_argument("--pseudonymise", action="store_true", help="replace the patient name by a stable code")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
@@ -141,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     _model(p)
 
     p = command("demo", "demo", "build a demo patient from the bundled videos; write a report and an export")
-    p.add_argument("--out", type=Path, default=Path("facetrack-demo"), metavar="DIR",
-                   help="folder (default ./facetrack-demo)")
+    p.add_argument(
+        "--out", type=Path, default=Path("facetrack-demo"), metavar="DIR", help="folder (default ./facetrack-demo)"
+    )
     _model(p)
 
     p = command("forget", "forget", "delete everything about a patient (rows, landmarks, recorded videos)")
@@ -150,8 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _data_dir(p)
 
-    p = command("bench", "bench", "speed of what users run (track, analyze, the live loop) against the bare "
-                "landmarker, in one run on this machine")
+    p = command(
+        "bench",
+        "bench",
+        "speed of what users run (track, analyze, the live loop) against the bare "
+        "landmarker, in one run on this machine",
+    )
     p.add_argument("source", nargs="?", help="video file (default: a bundled sample video)")
     p.add_argument("--frames", type=int, default=200, metavar="N", help="frames of it to time (default 200)")
     p.add_argument("--movement", default="lip_spread_i", metavar="ID", help="movement analysed and exercised")
@@ -178,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, never a traceback for a user
         if os.environ.get("FACETRACK_DEBUG"):
             raise
-        print(f"facetrack: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
-              "(set FACETRACK_DEBUG=1 to see the traceback)", file=sys.stderr)
+        print(
+            f"facetrack: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(set FACETRACK_DEBUG=1 to see the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -17,6 +17,8 @@ def run(args) -> int:
         print(f"{'id':>4}  {'patient':<20} {'started':<25} {'status':<10} {'kind':<8} {'movements':>9} {'reps':>5}")
         for r in rows:
             name = r["patient"] if len(r["patient"]) <= 20 else r["patient"][:19] + "~"
-            print(f"{r['id']:>4}  {name:<20} {r['started_at']:<25} {r['status']:<10} {r['kind']:<8} "
-                  f"{r['n_movements']:>9} {r['n_reps']:>5}")
+            print(
+                f"{r['id']:>4}  {name:<20} {r['started_at']:<25} {r['status']:<10} {r['kind']:<8} "
+                f"{r['n_movements']:>9} {r['n_reps']:>5}"
+            )
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import sys
 
+from facetrack.capture.source import FrameSource
 from facetrack.errors import EXIT_FAILURE, FacetrackError
 from facetrack.face.pipeline import Tracker
-from facetrack.capture.source import FrameSource
 
 
 def open_source(args, **kw) -> FrameSource:

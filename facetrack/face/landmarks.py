@@ -17,18 +17,18 @@ SIDES = ("left", "right")
 class SideGroups:
     """The landmark indices of one side of the face."""
 
-    brow: tuple[int, ...]          # upper and lower brow contour
-    brow_inner: tuple[int, ...]    # medial third (corrugator pulls these)
+    brow: tuple[int, ...]  # upper and lower brow contour
+    brow_inner: tuple[int, ...]  # medial third (corrugator pulls these)
     eye_outer: int
     eye_inner: int
     lid_pairs: tuple[tuple[int, int], ...]  # (upper, lower) lid points across the fissure
-    iris_h: tuple[int, int]        # horizontal iris edge points
+    iris_h: tuple[int, int]  # horizontal iris edge points
     iris_center: int
-    alar: tuple[int, ...]          # lateral nostril wing
-    alar_base: tuple[int, ...]     # where the ala meets the cheek
+    alar: tuple[int, ...]  # lateral nostril wing
+    alar_base: tuple[int, ...]  # where the ala meets the cheek
     mouth_corner: tuple[int, ...]  # outer and inner commissure
-    upper_lip: tuple[int, ...]     # upper lip, this side of the philtrum
-    lower_lip: tuple[int, ...]     # lower lip, this side of the midline
+    upper_lip: tuple[int, ...]  # upper lip, this side of the philtrum
+    lower_lip: tuple[int, ...]  # lower lip, this side of the midline
     lip_inner_pairs: tuple[tuple[int, int], ...]  # (upper, lower) inner lip points
 
 
@@ -77,12 +77,46 @@ CHIN = 152
 # temples and cheekbones.  Head pose is removed by aligning on these, so a raised brow or a
 # smile is never mistaken for head motion.  (The forehead rows right above the brows are
 # left out on purpose: frontalis drags them.)
-STABLE = (10, 338, 109, 297, 67, 151, 9, 8, 168, 6, 197, 195, 5,
-          127, 356, 234, 454, 162, 389, 21, 251, 93, 323)
+STABLE = (10, 338, 109, 297, 67, 151, 9, 8, 168, 6, 197, 195, 5, 127, 356, 234, 454, 162, 389, 21, 251, 93, 323)
 
 # Face outline, for the "partly out of frame" check and drawing.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
-             400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
-             54, 103, 67, 109)
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 
 REGIONS = ("brow", "eye", "nose", "mouth")

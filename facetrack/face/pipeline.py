@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from tqdm import tqdm
 
-from facetrack.face import geometry
-from facetrack.face.geometry import NormalisedFace
 from facetrack.capture.landmarker import FaceFrame, Landmarker
 from facetrack.capture.source import Frame, FrameSource
+from facetrack.face import geometry
+from facetrack.face.geometry import NormalisedFace
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,7 @@ class Tracker:
     def run(self, source: FrameSource, progress: bool = False) -> Iterator[Tracked]:
         """Every frame of ``source`` through the pipeline, with a progress bar on files."""
         show = progress and not source.is_camera and sys.stderr.isatty()
-        with tqdm(total=source.frame_count, disable=not show, unit="frame",
-                  desc=source.name, leave=False) as bar:
+        with tqdm(total=source.frame_count, disable=not show, unit="frame", desc=source.name, leave=False) as bar:
             for frame in source:
                 yield self.process(frame)
                 bar.update(1)
@@ -76,7 +76,7 @@ class Tracker:
     def close(self) -> None:
         self.landmarker.close()
 
-    def __enter__(self) -> "Tracker":
+    def __enter__(self) -> Tracker:
         return self
 
     def __exit__(self, *exc) -> None:

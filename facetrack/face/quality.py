@@ -5,13 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facetrack.face import landmarks as L
 from facetrack.capture.landmarker import FaceFrame
+from facetrack.face import landmarks as L
 
-DARK_GREY = 45.0          # mean face brightness below this: too dark to measure
-BRIGHT_SATURATED = 0.25   # more than this share of the face clipped white: overexposed
+DARK_GREY = 45.0  # mean face brightness below this: too dark to measure
+BRIGHT_SATURATED = 0.25  # more than this share of the face clipped white: overexposed
 OCCLUDED_FRACTION = 0.15  # more of the face than this unexplained by skin motion: covered
-STILL_IOD = 0.03          # the face must move less than this (SD, share of IOD) to calibrate
+STILL_IOD = 0.03  # the face must move less than this (SD, share of IOD) to calibrate
 
 
 def lighting(image_bgr: np.ndarray, face: FaceFrame) -> dict[str, bool]:
@@ -25,5 +25,4 @@ def lighting(image_bgr: np.ndarray, face: FaceFrame) -> dict[str, bool]:
     roi = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY) if x1 > x0 and y1 > y0 else None
     if roi is None or roi.size == 0:
         return {"too_dark": False, "overexposed": False}
-    return {"too_dark": float(roi.mean()) < DARK_GREY,
-            "overexposed": float((roi >= 250).mean()) > BRIGHT_SATURATED}
+    return {"too_dark": float(roi.mean()) < DARK_GREY, "overexposed": float((roi >= 250).mean()) > BRIGHT_SATURATED}

@@ -25,19 +25,19 @@ class OverlayState:
 
     title: str = ""
     subtitle: str = ""
-    bars: dict[str, float] = field(default_factory=dict)   # side -> 0..1 of the target movement
+    bars: dict[str, float] = field(default_factory=dict)  # side -> 0..1 of the target movement
     bar_text: dict[str, str] = field(default_factory=dict)  # side -> e.g. "4.2 mm"
     symmetry_text: str = ""
     rep_text: str = ""
     hold_text: str = ""
     warnings: list[str] = field(default_factory=list)
     big_text: str = ""
-    side_label: str = "YOUR"      # "YOUR LEFT" for patients, "PATIENT" for clinicians
-    mirrored: bool = True          # display mirrored (the patient's left on the screen's left)
-    points_xy: np.ndarray | None = None   # measured landmarks, input image pixels
+    side_label: str = "YOUR"  # "YOUR LEFT" for patients, "PATIENT" for clinicians
+    mirrored: bool = True  # display mirrored (the patient's left on the screen's left)
+    points_xy: np.ndarray | None = None  # measured landmarks, input image pixels
     lines: list[str] = field(default_factory=list)  # a panel of lines (summary screen)
-    keys_text: str = ""           # the keys, always shown small at the very bottom
-    paused: bool = False          # a PAUSED banner across the middle: the picture is not frozen
+    keys_text: str = ""  # the keys, always shown small at the very bottom
+    paused: bool = False  # a PAUSED banner across the middle: the picture is not frozen
 
 
 def _scale(img: np.ndarray) -> float:
@@ -47,7 +47,7 @@ def _scale(img: np.ndarray) -> float:
 def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left"):
     """Text with a dark outline, legible on any background."""
     s = size * _scale(img)
-    th = max(1, int(round(thickness * _scale(img))))
+    th = max(1, round(thickness * _scale(img)))
     (w, h), _ = cv2.getTextSize(text, FONT, s, th)
     x, y = org
     if anchor == "center":
@@ -60,7 +60,7 @@ def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left"):
 
 
 def _band(img, y0, y1, alpha=0.55):
-    roi = img[max(y0, 0):max(y1, 0)]
+    roi = img[max(y0, 0) : max(y1, 0)]
     roi[:] = (roi * (1 - alpha)).astype(np.uint8)
 
 
@@ -113,8 +113,14 @@ def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
         _band(img, h - keys - int((12 + 30 * len(bottom_lines)) * k) if bottom_lines else h - keys, h)
         for i, line in enumerate(bottom_lines):
             color = WARN_BGR if line.startswith("!") else WHITE
-            put_text(img, line, (w // 2, h - keys - int((12 + 30 * (len(bottom_lines) - 1 - i)) * k)), 0.75,
-                     color, anchor="center")
+            put_text(
+                img,
+                line,
+                (w // 2, h - keys - int((12 + 30 * (len(bottom_lines) - 1 - i)) * k)),
+                0.75,
+                color,
+                anchor="center",
+            )
     if state.paused:
         mid = h // 2
         _band(img, mid - int(44 * k), mid + int(40 * k), 0.7)

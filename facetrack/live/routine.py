@@ -42,8 +42,13 @@ class Routine:
 BUILTIN = {
     # The whole programme, in the order it is written (forehead, eyes, nose, lips).
     "full": Routine("full", tuple(Step(m) for m in MOVEMENT_IDS)),
-    "quick": Routine("quick", tuple(Step(m, reps=2, hold_s=1.5, rest_s=1.5) for m in
-                                    ("brow_raise", "eye_close_tight", "lip_spread_i", "lip_pucker_u"))),
+    "quick": Routine(
+        "quick",
+        tuple(
+            Step(m, reps=2, hold_s=1.5, rest_s=1.5)
+            for m in ("brow_raise", "eye_close_tight", "lip_spread_i", "lip_pucker_u")
+        ),
+    ),
 }
 
 
@@ -78,8 +83,14 @@ def parse_routine(text: str, name: str) -> Routine:
         mid = item.get("id")
         if mid not in CATALOGUE:
             raise FacetrackError(f"{where}: unknown movement {mid!r}; known: {', '.join(MOVEMENT_IDS)}")
-        steps.append(Step(mid, int(_number(item, "reps", where)), float(_number(item, "hold_s", where)),
-                          float(_number(item, "rest_s", where))))
+        steps.append(
+            Step(
+                mid,
+                int(_number(item, "reps", where)),
+                float(_number(item, "hold_s", where)),
+                float(_number(item, "rest_s", where)),
+            )
+        )
     label = data.get("name", name)
     return Routine(str(label)[:80] if isinstance(label, str) else name, tuple(steps))
 

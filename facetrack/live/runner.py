@@ -10,8 +10,9 @@ however the loop ends (routine done, user quit, camera gone, an error, Ctrl-C).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,13 +35,13 @@ class FrameTracker(Protocol):
 class SessionEnd:
     """How the session ended, for the sinks' ``on_close`` and the caller."""
 
-    complete: bool                 # the whole routine was done
+    complete: bool  # the whole routine was done
     ended_by_user: bool
     failure: str | None
     frames: int
     latencies_s: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
-    sink_error: FacetrackError | None = None   # a sink that failed to close (e.g. disk full)
+    sink_error: FacetrackError | None = None  # a sink that failed to close (e.g. disk full)
 
     @property
     def fps(self) -> float:
@@ -50,8 +51,7 @@ class SessionEnd:
         return 1000 * float(np.percentile(self.latencies_s, percentile)) if self.latencies_s else 0.0
 
 
-def run_session(source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession,
-                sinks: list) -> SessionEnd:
+def run_session(source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list) -> SessionEnd:
     """Drive ``session`` with every frame of ``source`` until it is done or the source ends."""
     latencies: list[float] = []
     t0 = time.monotonic()
@@ -75,8 +75,7 @@ def run_session(source: Iterable[Frame], tracker: FrameTracker, session: Exercis
             session.source_ended()
             _deliver(session, sinks)
     finally:
-        end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies,
-                         time.monotonic() - t0)
+        end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies, time.monotonic() - t0)
         for sink in sinks:
             close = getattr(sink, "on_close", None)
             if close is None:

@@ -16,29 +16,38 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from facetrack.face import landmarks as L, measures as M
-
 from facetrack.analysis import reps as R
-from facetrack.analysis.meter import (FrameValues, MovementMeter, Neutral, RepResult, Series, build_neutral,
-                                      frame_flags, peak_amplitude, results_from_series)
+from facetrack.analysis.meter import (
+    FrameValues,
+    MovementMeter,
+    Neutral,
+    RepResult,
+    Series,
+    build_neutral,
+    frame_flags,
+    peak_amplitude,
+    results_from_series,
+)
 from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
 from facetrack.capture.source import Frame
-from facetrack.face.skin import LIVE_IOD_PX, STABLE
+from facetrack.face import landmarks as L
+from facetrack.face import measures as M
 from facetrack.face.movements import get_movement
-from facetrack.live.overlay import OverlayState, annotate
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
+from facetrack.face.skin import LIVE_IOD_PX, STABLE
+from facetrack.live.overlay import OverlayState, annotate
 from facetrack.live.routine import Routine
 from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
 
 CALIBRATION_S = 3.0
 INSTRUCT_S = 4.0
-MOVE_LEAD_S = 1.0         # time to reach the position before the hold starts
-RETURN_S = 0.6            # the measure window runs this far into the rest (the face relaxing)
-LIVE_REST_S = 2.0         # the end of the instructions is the rest each repetition is measured against
+MOVE_LEAD_S = 1.0  # time to reach the position before the hold starts
+RETURN_S = 0.6  # the measure window runs this far into the rest (the face relaxing)
+LIVE_REST_S = 2.0  # the end of the instructions is the rest each repetition is measured against
 SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
-LIVE_SMOOTH_FRAMES = 5    # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
+LIVE_SMOOTH_FRAMES = 5  # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
 
 KEYS_TEXT = "space pause   n skip   r redo   q end"
 
@@ -72,7 +81,7 @@ class SessionFrame:
 
     frame: Frame
     overlay: OverlayState
-    record: FrameRecord | None       # None once the session is over (the summary screen)
+    record: FrameRecord | None  # None once the session is over (the summary screen)
     landmarks: LandmarkRow | None
     _image: np.ndarray | None = None
 
@@ -88,8 +97,14 @@ class ExerciseSession:
     """The guided routine as a phase machine: calibrate, then per step instruct -> move/hold
     -> rest for each repetition, then the summary.  Times come from the frames."""
 
-    def __init__(self, routine: Routine, affected: str | None = None,
-                 mirrored: bool = True, history: dict | None = None, max_calibration_tries: int | None = None):
+    def __init__(
+        self,
+        routine: Routine,
+        affected: str | None = None,
+        mirrored: bool = True,
+        history: dict | None = None,
+        max_calibration_tries: int | None = None,
+    ):
         self.routine = routine
         self._stored: list = []
         self.complete = False
@@ -114,7 +129,7 @@ class ExerciseSession:
         self.ended_by_user = False
         self.failure: str | None = None
         self._window: list = []
-        self._rest: list = []      # (t, FrameValues) of the instructions: the face at rest
+        self._rest: list = []  # (t, FrameValues) of the instructions: the face at rest
         self._rest_end = 0.0
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
         self._best: dict[str, float] = {}
@@ -169,8 +184,7 @@ class ExerciseSession:
         if self.phase != "summary" and not self.done:
             step = self.step_index if self.meter is not None else -1
             mm = self._n.mm_per_unit if self.neutral is not None else math.nan
-            record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values,
-                                  flags, mm)
+            record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values, flags, mm)
             lms = landmark_row(step, t)
         if not self.paused and not self.done:
             self._advance(t, flags, values)
@@ -317,8 +331,19 @@ class ExerciseSession:
         pairs += [(t, v) for t, v in self._window if v is not None]
         if len(pairs) == n_rest:
             nan = {s: math.nan for s in L.SIDES}
-            return RepResult(k, self.now, self.now, self.now, 0.0, nan, R.symmetry(0, 0, 1), nan, nan,
-                             {s: "none" for s in L.SIDES}, 0.0)
+            return RepResult(
+                k,
+                self.now,
+                self.now,
+                self.now,
+                0.0,
+                nan,
+                R.symmetry(0, 0, 1),
+                nan,
+                nan,
+                {s: "none" for s in L.SIDES},
+                0.0,
+            )
         t0 = pairs[0][0]
         series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
         rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
@@ -326,20 +351,33 @@ class ExerciseSession:
         window = slice(n_rest, None)
         if a.reps:  # the strongest one if the patient moved twice in one window
             rep = max(a.reps, key=lambda r: max(r.amplitude.values()))
-            rep = replace(rep, rep=k, t_start_s=rep.t_start_s + t0, t_peak_s=rep.t_peak_s + t0,
-                          t_end_s=rep.t_end_s + t0)
+            rep = replace(
+                rep, rep=k, t_start_s=rep.t_start_s + t0, t_peak_s=rep.t_peak_s + t0, t_end_s=rep.t_end_s + t0
+            )
         else:  # nothing stood clear of the rest noise (or the head turned): not a movement
-            amp = {s: peak_amplitude(a.smoothed[s][window], np.fmax(a.smoothed["left"], a.smoothed["right"])[window])
-                   for s in L.SIDES}
+            amp = {
+                s: peak_amplitude(a.smoothed[s][window], np.fmax(a.smoothed["left"], a.smoothed["right"])[window])
+                for s in L.SIDES
+            }
             status = R.symmetry(0, 0, 1)
             if a.left_out:
                 status = replace(status, status="head moved")
-            rep = RepResult(k, float(series.t[n_rest] + t0), float(series.t[n_rest] + t0), float(series.t[-1] + t0),
-                            0.0, {s: (0.0 if math.isnan(v) else v) for s, v in amp.items()}, status,
-                            {s: math.nan for s in L.SIDES}, {s: math.nan for s in L.SIDES},
-                            {s: "none" for s in L.SIDES}, 100.0 * float(series.usable[window].mean()))
-        self._best[self._m.movement.id] = max(self._best.get(self._m.movement.id, 0.0),
-                                              *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0)
+            rep = RepResult(
+                k,
+                float(series.t[n_rest] + t0),
+                float(series.t[n_rest] + t0),
+                float(series.t[-1] + t0),
+                0.0,
+                {s: (0.0 if math.isnan(v) else v) for s, v in amp.items()},
+                status,
+                {s: math.nan for s in L.SIDES},
+                {s: math.nan for s in L.SIDES},
+                {s: "none" for s in L.SIDES},
+                100.0 * float(series.usable[window].mean()),
+            )
+        self._best[self._m.movement.id] = max(
+            self._best.get(self._m.movement.id, 0.0), *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0
+        )
         return rep
 
     # -- drawing state --------------------------------------------------------------
@@ -355,8 +393,9 @@ class ExerciseSession:
         state.paused = self.paused
         if self.phase == "calibrate":
             state.title = "Relax your face and look at the camera"
-            state.subtitle = (f"{self.calib_message} - let's try again" if self.calib_message
-                              else "measuring your neutral face")
+            state.subtitle = (
+                f"{self.calib_message} - let's try again" if self.calib_message else "measuring your neutral face"
+            )
             state.rep_text = f"{max(0.0, CALIBRATION_S - self.elapsed):.0f} s"
             return state
         if self.phase == "summary" or self.done:
@@ -377,8 +416,11 @@ class ExerciseSession:
         done = self._current_result().reps
         if done:
             s = done[-1].symmetry
-            state.symmetry_text = ("last rep: no movement" if s.status == "no movement" else
-                                   f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})")
+            state.symmetry_text = (
+                "last rep: no movement"
+                if s.status == "no movement"
+                else f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})"
+            )
         return state
 
     def _fill_bars(self, state: OverlayState) -> None:
@@ -393,8 +435,11 @@ class ExerciseSession:
             v = self.smoothed(s)
             if math.isfinite(v):
                 state.bars[s] = max(v, 0.0) / target[s]
-                state.bar_text[s] = (f"{100 * max(v, 0) / target[s]:.0f}% shut" if "eye" in mv.regions
-                                     else f"{v * self._n.mm_per_unit:+.1f} mm")
+                state.bar_text[s] = (
+                    f"{100 * max(v, 0) / target[s]:.0f}% shut"
+                    if "eye" in mv.regions
+                    else f"{v * self._n.mm_per_unit:+.1f} mm"
+                )
 
     def _summary_view(self, state: OverlayState) -> OverlayState:
         state.title = "Session summary"
@@ -412,10 +457,15 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
 
         def fmt(v):
             return "  --" if math.isnan(v) else f"{v:3.0f}%"
+
         trend = ""
         if not math.isnan(today) and not math.isnan(prev):
             delta = today - prev
-            trend = "  = same" if abs(delta) < 3 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
+            trend = (
+                "  = same"
+                if abs(delta) < 3
+                else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
+            )
         label = get_movement(res.movement).name[:24]
         status = " (skipped)" if res.skipped and not res.reps else ""
         lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")

@@ -27,13 +27,16 @@ class Window:
         # Without a display OpenCV's Qt backend aborts the whole process (a core dump, no
         # message): check first and say what to do instead.
         if not display_available():
-            raise FacetrackError("no display to open the session window on: use --no-window "
-                                 "(with --overlay-out FILE.mp4 to see what it would show)")
+            raise FacetrackError(
+                "no display to open the session window on: use --no-window "
+                "(with --overlay-out FILE.mp4 to see what it would show)"
+            )
         try:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         except cv2.error as exc:
-            raise FacetrackError(f"cannot open a window ({str(exc).splitlines()[-1].strip()}); "
-                                 "use --no-window with --overlay-out") from None
+            raise FacetrackError(
+                f"cannot open a window ({str(exc).splitlines()[-1].strip()}); use --no-window with --overlay-out"
+            ) from None
         self.shown = False
 
     def show(self, image) -> str | None:

@@ -1,8 +1,9 @@
 """CSV files from a :class:`facetrack.tables.Schema`: the header, the rows and the data dictionary
 come from one definition.
 
-:class:`CsvWriter` writes the header and rows from it, and ``write_dictionary`` writes ``<name>.dictionary.csv`` (column, unit, meaning)
-beside the file, so a clinician re-analysing an export never has to guess.
+:class:`CsvWriter` writes the header and rows from it, and ``write_dictionary`` writes
+``<name>.dictionary.csv`` (column, unit, meaning) beside the file, so a clinician
+re-analysing an export never has to guess.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from facetrack.tables import Schema
 
@@ -64,8 +66,9 @@ class CsvWriter:
         self.schema = schema
         self._tmp = self.path.with_name(self.path.name + ".partial")
         # created owner-only: a patient's measures are never readable by others, not even briefly
-        self._fh = open(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="",
-                        encoding="utf-8")
+        self._fh = open(
+            os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8"
+        )
         os.chmod(self._tmp, 0o600)
         self._out = csv.writer(self._fh)
         self._out.writerow(schema.names)

@@ -12,10 +12,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from facetrack.analysis.meter import Analysis  # noqa: E402
+from facetrack.analysis.meter import Analysis
 
 SIDE_STYLE: dict[str, dict[str, Any]] = {
     "left": dict(color="#0072B2", linestyle="-", label="patient's left"),
@@ -45,9 +45,14 @@ def movement_plot(a: Analysis, out: Path) -> Path:
         ax.plot(t[bad], np.zeros(bad.sum()), "x", color="0.3", markersize=5, label="frame not usable")
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"change from neutral (mm)\n{a.movement.measure_name}", fontsize=10)
-    ax.set_title(f"{a.movement.name}: {len(a.reps)} repetitions"
-                 + (f", median symmetry {np.nanmedian([r.symmetry.symmetry_pct for r in a.reps]):.0f}%"
-                    if a.reps and not all(np.isnan(r.symmetry.symmetry_pct) for r in a.reps) else ""))
+    ax.set_title(
+        f"{a.movement.name}: {len(a.reps)} repetitions"
+        + (
+            f", median symmetry {np.nanmedian([r.symmetry.symmetry_pct for r in a.reps]):.0f}%"
+            if a.reps and not all(np.isnan(r.symmetry.symmetry_pct) for r in a.reps)
+            else ""
+        )
+    )
     # headroom so the repetition labels sit above the curves, and the legend below the axes
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.45 * (hi - lo))

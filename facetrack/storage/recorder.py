@@ -19,9 +19,18 @@ IDLE_PHASES = ("calibrate", "instruct")
 
 
 class Recorder:
-    def __init__(self, store: Store, patient_id: int, routine: str, model_sha256: str, settings: dict,
-                 source: str, kind: str = "exercise", started_at: str | None = None,
-                 video_path: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        store: Store,
+        patient_id: int,
+        routine: str,
+        model_sha256: str,
+        settings: dict,
+        source: str,
+        kind: str = "exercise",
+        started_at: str | None = None,
+        video_path: str | os.PathLike | None = None,
+    ):
         self.store = store
         self.session_id = store.start_session(patient_id, kind, routine, model_sha256, settings, source, started_at)
         # stored absolute, so that ``forget`` finds the video whatever folder it runs in
@@ -36,8 +45,7 @@ class Recorder:
         self._frames.append(record)
         if landmarks is not None:
             self._resolution = landmarks.resolution_wh
-            self._landmarks.add(landmarks.step, landmarks.frame, landmarks.xyz_px, landmarks.transform,
-                                landmarks.t_s)
+            self._landmarks.add(landmarks.step, landmarks.frame, landmarks.xyz_px, landmarks.transform, landmarks.t_s)
         if len(self._frames) >= FLUSH_FRAMES and record.phase in IDLE_PHASES:
             self._commit(None)
 
@@ -56,8 +64,14 @@ class Recorder:
         self._commit(None)
 
     def _commit(self, rep: RepRecord | None) -> None:
-        self.store.commit_rep(self.session_id, rep.step if rep else -1, rep.row if rep else None, self._frames,
-                              self._landmarks, self._resolution)
+        self.store.commit_rep(
+            self.session_id,
+            rep.step if rep else -1,
+            rep.row if rep else None,
+            self._frames,
+            self._landmarks,
+            self._resolution,
+        )
         self._frames, self._landmarks = [], LandmarkBuffer()
 
     def finish(self, complete: bool) -> None:

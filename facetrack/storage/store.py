@@ -9,6 +9,7 @@ a database from a newer facetrack, a corrupt file or a locked one is a clear err
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -35,22 +36,39 @@ MAX_NAME_CHARS = 200
 
 _REP_COLUMNS = REP_SCHEMA.names
 # The reps table as schema 1 made it; later columns come with their migration.
-_V1_REP_COLUMNS = _REP_COLUMNS[:_REP_COLUMNS.index("mm_per_unit_source") + 1]
+_V1_REP_COLUMNS = _REP_COLUMNS[: _REP_COLUMNS.index("mm_per_unit_source") + 1]
 _TEXT_COLUMNS = {c.name for c in REP_SCHEMA.columns if c.unit in ("id", "text", "region", "left/right/none")}
 
-_V1_FRAME_COLUMNS = ("frame", "t_s", "step", "movement", "phase", "usable", "flags", "left_mm", "right_mm",
-                     "left_mesh_mm", "right_mesh_mm", "left_flow_mm", "right_flow_mm")
+_V1_FRAME_COLUMNS = (
+    "frame",
+    "t_s",
+    "step",
+    "movement",
+    "phase",
+    "usable",
+    "flags",
+    "left_mm",
+    "right_mm",
+    "left_mesh_mm",
+    "right_mesh_mm",
+    "left_flow_mm",
+    "right_flow_mm",
+)
 # Version 1 keyed frames on the frame number alone and imports faked uniqueness with
 # frame + step * 1e6; version 2 keys them on (step, frame), and every landmark chunk holds
 # the frames of one step.
 _V1_STEP_OFFSET = 1_000_000
-_FRAMES_V2 = ("CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), step INTEGER NOT NULL, "
-              "frame INTEGER NOT NULL, " + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}"
-                                                     for c in FRAME_COLUMNS[2:])
-              + ", PRIMARY KEY (session_id, step, frame))")
-_CHUNKS_V2 = ("CREATE TABLE landmark_chunks (session_id INTEGER NOT NULL REFERENCES sessions(id), "
-              "step INTEGER NOT NULL, first_frame INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, "
-              "height INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (session_id, step, first_frame))")
+_FRAMES_V2 = (
+    "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), step INTEGER NOT NULL, "
+    "frame INTEGER NOT NULL, "
+    + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in FRAME_COLUMNS[2:])
+    + ", PRIMARY KEY (session_id, step, frame))"
+)
+_CHUNKS_V2 = (
+    "CREATE TABLE landmark_chunks (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+    "step INTEGER NOT NULL, first_frame INTEGER NOT NULL, n INTEGER NOT NULL, width INTEGER NOT NULL, "
+    "height INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (session_id, step, first_frame))"
+)
 
 
 def _migrate_to_2(db: sqlite3.Connection) -> None:
@@ -59,15 +77,18 @@ def _migrate_to_2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE frames RENAME TO frames_v1")
     db.execute(_FRAMES_V2)
     cols = ", ".join(FRAME_COLUMNS[2:])
-    db.execute(f"INSERT INTO frames (session_id, step, frame, {cols}) SELECT session_id, CAST(step AS INTEGER), "
-               f"CAST(frame AS INTEGER) - (CASE WHEN session_id IN (SELECT id FROM sessions WHERE kind = 'import') "
-               f"THEN CAST(step AS INTEGER) * {_V1_STEP_OFFSET} ELSE 0 END), {cols} FROM frames_v1")
+    db.execute(
+        f"INSERT INTO frames (session_id, step, frame, {cols}) SELECT session_id, CAST(step AS INTEGER), "
+        f"CAST(frame AS INTEGER) - (CASE WHEN session_id IN (SELECT id FROM sessions WHERE kind = 'import') "
+        f"THEN CAST(step AS INTEGER) * {_V1_STEP_OFFSET} ELSE 0 END), {cols} FROM frames_v1"
+    )
     step_of = {(r[0], int(r[1])): int(r[2]) for r in db.execute("SELECT session_id, frame, step FROM frames_v1")}
     db.execute("DROP TABLE frames_v1")
     db.execute("ALTER TABLE landmark_chunks RENAME TO landmark_chunks_v1")
     db.execute(_CHUNKS_V2)
     for sid, width, height, blob in db.execute(
-            "SELECT session_id, width, height, data FROM landmark_chunks_v1 ORDER BY session_id, first_frame").fetchall():
+        "SELECT session_id, width, height, data FROM landmark_chunks_v1 ORDER BY session_id, first_frame"
+    ).fetchall():
         rows = _rows_of(unpack_landmarks(blob))
         by_step: dict[int, list] = {}
         for frame, t_s, xyz, matrix in rows:
@@ -77,8 +98,10 @@ def _migrate_to_2(db: sqlite3.Connection) -> None:
                 step = step_of.get((sid, frame), -1)
             by_step.setdefault(step, []).append((frame, t_s, xyz, matrix))
         for step, part in by_step.items():
-            db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (sid, step, part[0][0], len(part), width, height, pack_landmarks(part, width, height)))
+            db.execute(
+                "INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, step, part[0][0], len(part), width, height, pack_landmarks(part, width, height)),
+            )
     db.execute("DROP TABLE landmark_chunks_v1")
 
 
@@ -99,8 +122,9 @@ MIGRATIONS: dict[int, list] = {
             note TEXT)""",
         "CREATE INDEX sessions_patient ON sessions(patient_id, started_at)",
         "CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id), "
-        "step INTEGER NOT NULL, " + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
-                                              for c in _V1_REP_COLUMNS) + ")",
+        "step INTEGER NOT NULL, "
+        + ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}' for c in _V1_REP_COLUMNS)
+        + ")",
         "CREATE INDEX reps_session ON reps(session_id)",
         "CREATE TABLE frames (session_id INTEGER NOT NULL REFERENCES sessions(id), "
         + ", ".join(f"{c} {'TEXT' if c in ('movement', 'phase') else 'REAL'}" for c in _V1_FRAME_COLUMNS)
@@ -124,6 +148,7 @@ def data_dir(override: str | os.PathLike | None = None) -> Path:
     if os.environ.get(DATA_DIR_ENV):
         return Path(os.environ[DATA_DIR_ENV])
     import platformdirs
+
     return Path(platformdirs.user_data_dir("facetrack", appauthor=False))
 
 
@@ -153,8 +178,12 @@ class LandmarkBuffer:
 
 
 def _rows_of(unpacked: dict[str, np.ndarray]) -> list[tuple]:
-    return [(int(f), float(t), xyz if found else None, m if found else None) for f, t, found, xyz, m in
-            zip(unpacked["frame"], unpacked["t_s"], unpacked["found"], unpacked["xyz_px"], unpacked["matrix"])]
+    return [
+        (int(f), float(t), xyz if found else None, m if found else None)
+        for f, t, found, xyz, m in zip(
+            unpacked["frame"], unpacked["t_s"], unpacked["found"], unpacked["xyz_px"], unpacked["matrix"]
+        )
+    ]
 
 
 def pack_landmarks(rows, width: int, height: int) -> bytes:
@@ -178,10 +207,15 @@ def unpack_landmarks(blob: bytes) -> dict[str, np.ndarray]:
     n = int(np.frombuffer(raw[:8], np.int64)[0])
     off = 8
     out = {}
-    for name, dtype, shape in (("frame", np.int64, (n,)), ("t_s", np.float64, (n,)), ("found", np.uint8, (n,)),
-                               ("xyz_px", np.int32, (n, 478, 3)), ("matrix", np.float32, (n, 4, 4))):
+    for name, dtype, shape in (
+        ("frame", np.int64, (n,)),
+        ("t_s", np.float64, (n,)),
+        ("found", np.uint8, (n,)),
+        ("xyz_px", np.int32, (n, 478, 3)),
+        ("matrix", np.float32, (n, 4, 4)),
+    ):
         size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        out[name] = np.frombuffer(raw[off:off + size], dtype).reshape(shape)
+        out[name] = np.frombuffer(raw[off : off + size], dtype).reshape(shape)
         off += size
     out["xyz_px"] = out["xyz_px"].astype(np.float64) / 16
     out["found"] = out["found"].astype(bool)
@@ -199,7 +233,9 @@ class Store:
         self.dir = data_dir(directory)
         self.path = self.dir / DB_NAME
         if readonly and not self.path.exists():
-            raise FacetrackError(f"no facetrack database in {self.dir} yet: record a session, import or run the demo first")
+            raise FacetrackError(
+                f"no facetrack database in {self.dir} yet: record a session, import or run the demo first"
+            )
         self._make_private_dir()
         old_umask = os.umask(0o077)  # the database, its WAL and SHM files: owner only
         try:
@@ -225,13 +261,21 @@ class Store:
     def _explain(self, exc: Exception) -> FacetrackError:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            return FacetrackError(f"the database {self.path} is locked by another facetrack (waited "
-                                  f"{BUSY_TIMEOUT_S:.0f} s); try again when it has finished", EXIT_DATA)
+            return FacetrackError(
+                f"the database {self.path} is locked by another facetrack (waited "
+                f"{BUSY_TIMEOUT_S:.0f} s); try again when it has finished",
+                EXIT_DATA,
+            )
         if "full" in text or "disk I/O" in text:
-            return FacetrackError("the disk is full: the session stopped; everything up to the last "
-                                  "finished repetition is saved", EXIT_DATA)
-        return FacetrackError(f"the database {self.path} cannot be used ({text}); it was left untouched: "
-                              "restore it from a backup or move it away to start a new one", EXIT_DATA)
+            return FacetrackError(
+                "the disk is full: the session stopped; everything up to the last finished repetition is saved",
+                EXIT_DATA,
+            )
+        return FacetrackError(
+            f"the database {self.path} cannot be used ({text}); it was left untouched: "
+            "restore it from a backup or move it away to start a new one",
+            EXIT_DATA,
+        )
 
     def _check_readable(self) -> None:
         self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -240,7 +284,9 @@ class Store:
         has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
         if not has_meta:
             if self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise FacetrackError(f"{self.path} is an SQLite database but not facetrack's; left untouched", EXIT_DATA)
+                raise FacetrackError(
+                    f"{self.path} is an SQLite database but not facetrack's; left untouched", EXIT_DATA
+                )
             return 0
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0]) if row else 0
@@ -253,9 +299,11 @@ class Store:
         with self.transaction():
             version = self._version()
             if version > SCHEMA_VERSION:
-                raise FacetrackError(f"the database {self.path} was written by a newer facetrack (schema "
-                                     f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade facetrack",
-                                     EXIT_DATA)
+                raise FacetrackError(
+                    f"the database {self.path} was written by a newer facetrack (schema "
+                    f"{version}, this one reads up to {SCHEMA_VERSION}); upgrade facetrack",
+                    EXIT_DATA,
+                )
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[v]:
                     if callable(statement):
@@ -293,10 +341,8 @@ class Store:
             raise
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.DatabaseError):  # SQLite may have rolled back already (disk full)
             self.db.execute("ROLLBACK")
-        except sqlite3.DatabaseError:
-            pass  # SQLite already rolled back (e.g. after a full disk)
 
     # -- patients -------------------------------------------------------------------
     def patient_id(self, name: str, create: bool = True, affected: str | None = None) -> int:
@@ -310,22 +356,41 @@ class Store:
         if not create:
             raise FacetrackError(f"no patient named {name!r} in {self.path}")
         with self.transaction():
-            cur = self.db.execute("INSERT INTO patients (code, name, affected_side, created_at) VALUES (?, ?, ?, ?)",
-                                  (f"P-{secrets.token_hex(4)}", name, affected, now_iso()))
+            cur = self.db.execute(
+                "INSERT INTO patients (code, name, affected_side, created_at) VALUES (?, ?, ?, ?)",
+                (f"P-{secrets.token_hex(4)}", name, affected, now_iso()),
+            )
             return _row_id(cur)
 
     def patients(self) -> list[tuple]:
         return self.db.execute("SELECT id, code, name, affected_side FROM patients ORDER BY name").fetchall()
 
     # -- sessions -------------------------------------------------------------------
-    def start_session(self, patient_id: int, kind: str, routine: str, model_sha256: str,
-                      settings: dict, source: str, started_at: str | None = None) -> int:
+    def start_session(
+        self,
+        patient_id: int,
+        kind: str,
+        routine: str,
+        model_sha256: str,
+        settings: dict,
+        source: str,
+        started_at: str | None = None,
+    ) -> int:
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO sessions (patient_id, started_at, kind, routine, software_version, model_sha256, "
                 "settings, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (patient_id, started_at or now_iso(), kind, routine, __version__, model_sha256,
-                 json.dumps(settings, sort_keys=True), source))
+                (
+                    patient_id,
+                    started_at or now_iso(),
+                    kind,
+                    routine,
+                    __version__,
+                    model_sha256,
+                    json.dumps(settings, sort_keys=True),
+                    source,
+                ),
+            )
             return _row_id(cur)
 
     def set_neutral(self, session_id: int, neutral: NeutralRecord) -> None:
@@ -334,9 +399,19 @@ class Store:
                 "UPDATE sessions SET mm_per_unit=?, iod_mm=?, scale_source=?, rest_brow_diff_mm=?, "
                 "rest_fissure_diff_mm=?, rest_mouth_diff_mm=?, rest_fissure_left_mm=?, rest_fissure_right_mm=?, "
                 "neutral_xyz=? WHERE id=?",
-                (neutral.mm_per_unit, neutral.iod_mm, neutral.scale_source, neutral.rest_brow_diff_mm,
-                 neutral.rest_fissure_diff_mm, neutral.rest_mouth_diff_mm, neutral.rest_fissure_left_mm,
-                 neutral.rest_fissure_right_mm, np.asarray(neutral.xyz, np.float64).tobytes(), session_id))
+                (
+                    neutral.mm_per_unit,
+                    neutral.iod_mm,
+                    neutral.scale_source,
+                    neutral.rest_brow_diff_mm,
+                    neutral.rest_fissure_diff_mm,
+                    neutral.rest_mouth_diff_mm,
+                    neutral.rest_fissure_left_mm,
+                    neutral.rest_fissure_right_mm,
+                    np.asarray(neutral.xyz, np.float64).tobytes(),
+                    session_id,
+                ),
+            )
 
     def neutral_xyz(self, session_id: int) -> tuple[np.ndarray, float] | None:
         """The session's neutral face (478, 3) in face units and its mm per unit, if calibrated."""
@@ -345,23 +420,41 @@ class Store:
             return None
         return np.frombuffer(row[0], np.float64).reshape(478, 3), float(row[1])
 
-    def commit_rep(self, session_id: int, step: int, rep: dict | None, frames: list[FrameRecord],
-                   landmarks: LandmarkBuffer | None, resolution_wh: tuple[int, int]) -> None:
+    def commit_rep(
+        self,
+        session_id: int,
+        step: int,
+        rep: dict | None,
+        frames: list[FrameRecord],
+        landmarks: LandmarkBuffer | None,
+        resolution_wh: tuple[int, int],
+    ) -> None:
         """One transaction: the repetition's row (REP_SCHEMA names -> values), its frames and
         their landmarks."""
         with self.transaction():
             if rep is not None:
                 cols = ", ".join(f'"{c}"' for c in _REP_COLUMNS)
-                self.db.execute(f"INSERT INTO reps (session_id, step, {cols}) VALUES (?, ?, "
-                                f"{', '.join('?' * len(_REP_COLUMNS))})",
-                                (session_id, step, *(rep[c] for c in _REP_COLUMNS)))
+                self.db.execute(
+                    f"INSERT INTO reps (session_id, step, {cols}) VALUES (?, ?, {', '.join('?' * len(_REP_COLUMNS))})",
+                    (session_id, step, *(rep[c] for c in _REP_COLUMNS)),
+                )
             self.db.executemany(
                 f"INSERT OR REPLACE INTO frames (session_id, {', '.join(FRAME_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' * len(FRAME_COLUMNS))})", [(session_id, *f.row()) for f in frames])
-            for chunk_step, rows in (landmarks.by_step.items() if landmarks is not None else ()):
-                self.db.execute("INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (session_id, chunk_step, rows[0][0], len(rows), *resolution_wh,
-                                 pack_landmarks(rows, *resolution_wh)))
+                f"VALUES (?, {', '.join('?' * len(FRAME_COLUMNS))})",
+                [(session_id, *f.row()) for f in frames],
+            )
+            for chunk_step, rows in landmarks.by_step.items() if landmarks is not None else ():
+                self.db.execute(
+                    "INSERT OR REPLACE INTO landmark_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        session_id,
+                        chunk_step,
+                        rows[0][0],
+                        len(rows),
+                        *resolution_wh,
+                        pack_landmarks(rows, *resolution_wh),
+                    ),
+                )
 
     def mark_redone(self, session_id: int, step: int) -> None:
         """The patient asked to redo a movement: its repetitions so far stay, marked 'redone'."""
@@ -370,18 +463,24 @@ class Store:
 
     def end_session(self, session_id: int, status: str, video_path: str | None = None) -> None:
         with self.transaction():
-            self.db.execute("UPDATE sessions SET ended_at = ?, status = ?, video_path = ? WHERE id = ?",
-                            (now_iso(), status, video_path, session_id))
+            self.db.execute(
+                "UPDATE sessions SET ended_at = ?, status = ?, video_path = ? WHERE id = ?",
+                (now_iso(), status, video_path, session_id),
+            )
 
     def sessions(self, patient: str | None = None) -> list[sqlite3.Row]:
         self.db.row_factory = sqlite3.Row
         try:
-            q = ("SELECT s.*, p.name AS patient, p.code AS patient_code, p.affected_side, "
-                 "(SELECT count(*) FROM reps r WHERE r.session_id = s.id) AS n_reps, "
-                 "(SELECT count(DISTINCT movement) FROM reps r WHERE r.session_id = s.id) AS n_movements "
-                 "FROM sessions s JOIN patients p ON p.id = s.patient_id")
+            q = (
+                "SELECT s.*, p.name AS patient, p.code AS patient_code, p.affected_side, "
+                "(SELECT count(*) FROM reps r WHERE r.session_id = s.id) AS n_reps, "
+                "(SELECT count(DISTINCT movement) FROM reps r WHERE r.session_id = s.id) AS n_movements "
+                "FROM sessions s JOIN patients p ON p.id = s.patient_id"
+            )
             if patient is not None:
-                return self.db.execute(q + " WHERE p.name = ? ORDER BY s.started_at, s.id", (clean_name(patient),)).fetchall()
+                return self.db.execute(
+                    q + " WHERE p.name = ? ORDER BY s.started_at, s.id", (clean_name(patient),)
+                ).fetchall()
             return self.db.execute(q + " ORDER BY p.name, s.started_at, s.id").fetchall()
         finally:
             self.db.row_factory = None
@@ -395,22 +494,28 @@ class Store:
     def reps(self, session_id: int, statuses: tuple[str, ...] | None = None) -> list[dict]:
         """A session's repetitions in order; only those whose status is in ``statuses`` if given."""
         where = "" if statuses is None else f" AND status IN ({', '.join('?' * len(statuses))})"
-        cur = self.db.execute(f"SELECT step, {', '.join(repr(c).replace(chr(39), chr(34)) for c in _REP_COLUMNS)} "
-                              f"FROM reps WHERE session_id = ?{where} ORDER BY id", (session_id, *(statuses or ())))
+        cur = self.db.execute(
+            f"SELECT step, {', '.join(repr(c).replace(chr(39), chr(34)) for c in _REP_COLUMNS)} "
+            f"FROM reps WHERE session_id = ?{where} ORDER BY id",
+            (session_id, *(statuses or ())),
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def frames(self, session_id: int) -> list[dict]:
-        cur = self.db.execute(f"SELECT {', '.join(FRAME_COLUMNS)} FROM frames WHERE session_id = ? "
-                              "ORDER BY step, frame", (session_id,))
+        cur = self.db.execute(
+            f"SELECT {', '.join(FRAME_COLUMNS)} FROM frames WHERE session_id = ? ORDER BY step, frame", (session_id,)
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def landmarks(self, session_id: int) -> dict[str, np.ndarray] | None:
         """Every stored frame's landmarks (step, frame, t_s, found, xyz_px, matrix), or None
         when none were committed yet (a session killed before its first flush)."""
-        rows = self.db.execute("SELECT step, data, width, height FROM landmark_chunks WHERE session_id = ? "
-                               "ORDER BY step, first_frame", (session_id,)).fetchall()
+        rows = self.db.execute(
+            "SELECT step, data, width, height FROM landmark_chunks WHERE session_id = ? ORDER BY step, first_frame",
+            (session_id,),
+        ).fetchall()
         if not rows:
             return None
         parts = []
@@ -431,11 +536,19 @@ class Store:
             raise FacetrackError(f"no patient named {name!r}")
         pid = row[0]
         sessions = [r[0] for r in self.db.execute("SELECT id FROM sessions WHERE patient_id = ?", (pid,))]
-        videos = [r[0] for r in self.db.execute(
-            "SELECT video_path FROM sessions WHERE patient_id = ? AND video_path IS NOT NULL", (pid,))]
+        videos = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT video_path FROM sessions WHERE patient_id = ? AND video_path IS NOT NULL", (pid,)
+            )
+        ]
         marks = ",".join("?" * len(sessions))
-        counts = {t: self.db.execute(f"SELECT count(*) FROM {t} WHERE session_id IN ({marks})", sessions).fetchone()[0]
-                  if sessions else 0 for t in ("reps", "frames", "landmark_chunks")}
+        counts = {
+            t: self.db.execute(f"SELECT count(*) FROM {t} WHERE session_id IN ({marks})", sessions).fetchone()[0]
+            if sessions
+            else 0
+            for t in ("reps", "frames", "landmark_chunks")
+        }
         return {"name": name, "patient_id": pid, "sessions": sessions, "videos": videos, **counts}
 
     def delete_patient(self, footprint: dict) -> None:
@@ -452,7 +565,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -73,6 +75,17 @@ def _analyse(job: tuple) -> tuple:
     return step, None, (neutral_record(a.neutral), recorded, rows, [r.symmetry.symmetry_pct for r in a.reps])
 
 
+def _die_with_parent() -> None:
+    """A worker ends with the import that started it: killed (kill -9, a crash), the parent
+    cannot tell its workers, and they would go on analysing for nobody (Linux: PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 @contextmanager
 def analysed(jobs: list[tuple], workers: int | None = None) -> Iterator[Iterator[tuple]]:
     """The results of ``_analyse`` over ``jobs``, in order, computed on ``workers`` processes
@@ -81,7 +94,7 @@ def analysed(jobs: list[tuple], workers: int | None = None) -> Iterator[Iterator
     if workers == 1:
         yield map(_analyse, jobs)
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
     try:
         yield pool.map(_analyse, jobs)
     finally:

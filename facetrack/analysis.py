@@ -73,7 +73,31 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX) -> Neutral:
+def _mirror_symmetric_scale(good: list[Tracked]) -> float:
+    """geometry.mirror_symmetric_mm_per_unit over the rest frames, each also landmarked
+    flipped (a second landmarker, rest frames only: a few tens of detections)."""
+    import cv2
+
+    from facetrack.landmarker import Landmarker
+    from facetrack.source import Frame
+
+    own, mirrored, unit = [], [], []
+    try:
+        lm = Landmarker()
+    except FacetrackError:
+        return math.nan
+    with lm:
+        for t in good:
+            flipped = Frame(cv2.flip(t.frame.image_bgr, 1), t.frame.timestamp_s, t.frame.index)
+            norm = geometry.normalise(lm.detect(flipped))
+            own.append(t.norm.iris_diameter * t.norm.px_per_unit)
+            mirrored.append(norm.iris_diameter * norm.px_per_unit if norm is not None else math.nan)
+            unit.append(t.norm.px_per_unit)
+    return geometry.mirror_symmetric_mm_per_unit(np.array(own), np.array(mirrored), np.array(unit))
+
+
+def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX,
+                  mirror_scale: bool = True) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
@@ -82,6 +106,10 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: fl
     stack = np.stack([t.norm.xyz for t in good])
     xyz = np.median(stack, axis=0)
     mm, how = geometry.mm_per_unit([t.norm for t in good])
+    if mirror_scale and how == "iris":
+        sym = _mirror_symmetric_scale(good)
+        if math.isfinite(sym):
+            mm = sym
     ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
     flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, flow_iod_px) if with_flow else None
     yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))

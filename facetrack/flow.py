@@ -299,7 +299,7 @@ class SkinFlow:
         mesh_frontal = to_camera_axes(face.xyz_px) @ rot
         centre = mesh_frontal[STABLE].mean(axis=0)
         xyz = (to_camera_axes(xyz_px) @ rot - centre) / norm.px_per_unit
-        out = Correction(xyz, w, r, side_share(w, c.sides), cur, corrected)
+        out = Correction(xyz, w, r, side_share(w, c.sides), cur, corrected, xyz_px[:, :2].copy())
         self._last_corr = (image_bgr, face, out)
         return out
 
@@ -419,6 +419,7 @@ class Correction:
     share: dict[str, float]    # per side, share of that side's landmarks corrected
     crop_points: np.ndarray    # (478, 2) mesh landmarks in crop px
     corrected_crop: np.ndarray  # (478, 2) corrected landmarks in crop px
+    corrected_px: np.ndarray   # (478, 2) corrected landmarks in image px
 
 
 def _landmark_sides(ref_xyz: np.ndarray) -> dict[str, np.ndarray]:

@@ -38,12 +38,14 @@ class Movement:
         return self.direction * (self.measure(xyz, side) - self.measure(neutral, side))
 
 
-# Flow weight: the share of skin motion (optical flow, facetrack.flow) in the reported
-# measure when the head is near its neutral pose; the mesh takes over as the head turns away
-# from it (see analysis.flow_share).  The mesh's shape prior smooths small and one-sided
-# movements away and leaks them onto the other side; on ground truth (calibration/
-# VALIDATION.md) flow reads the per-side ratio far better for every movement, the lids
-# included, so every movement leans on it fully while the pose allows.
+# Flow weight: with the former method (MovementMeter(method="reference_flow")) the share of
+# skin motion (flow from the neutral frame straight to each frame) in the reported measure
+# near the neutral pose.  The reported method (gated_residual, facetrack.flow.SkinFlow.correct)
+# decides landmark by landmark instead: the mesh stands wherever the skin residual fails its
+# gate (teeth appearing in a smile), skin corrects it elsewhere (a still half the mesh leaks
+# onto); there any flow_weight > 0 only switches the skin correction on.  Every movement
+# keeps 1.0: on ground truth the skin reads the per-side ratio far better than the mesh for
+# every movement (calibration/VALIDATION.md).
 CATALOGUE: dict[str, Movement] = {m.id: m for m in (
     Movement("frown", "Frown", "Pull your eyebrows together and down, as hard as you can.",
              ("brow",), "inner brow travel toward the midline and down", M.inner_brow_medial_down,

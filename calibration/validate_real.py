@@ -255,6 +255,9 @@ def main(argv=None) -> int:
                 for v in VARIANTS for mir in (False, True)]
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = list(pool.map(run_job, jobs))
+        # clips not run this time keep their last results
+        if results.exists():
+            rows += [r for r in json.loads(results.read_text()) if r["clip"] not in a.clips]
         results.write_text(json.dumps(rows, indent=1))
     goals = evaluate(rows)
     command = "python -m calibration.validate_real"

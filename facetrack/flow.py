@@ -274,11 +274,17 @@ class SkinFlow:
             return r, gate_weight(q, pe, texture)
 
         r, w = residual_and_gate(cur, c.texture_at_landmarks)
-        w *= ramp_down(np.linalg.norm(r, axis=1) / self.target_iod_px, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
+        mesh_moved = np.linalg.norm(cur - self.ref_points, axis=1)
+        w *= plausible(r, mesh_moved, self.target_iod_px)
         w[468:] = 0.0  # iris points follow the gaze, not the skin
         r, w = fill_from_neighbours(r, w, c.neighbour_kernel)
+        # a borrowed residual must be as plausible as an own one
+        eff = np.divide(r, w[:, None], out=np.zeros_like(r), where=w[:, None] > 1e-9)
+        keep = plausible(eff, mesh_moved, self.target_iod_px)
+        r, w = r * keep[:, None], w * keep
         anchors = np.einsum("ni,nij->nj", c.anchor_bary, cur_ctrl[c.anchor_vertices])
         ra, wa = residual_and_gate(anchors, c.texture_at_anchors)
+        wa = wa * c.anchor_not_dragged
         # r is already weighted (accepted or borrowed); w says how much of it is trusted
         fixed = cur + np.divide(r, w[:, None], out=np.zeros_like(r), where=w[:, None] > 1e-9)
         ok = wa >= CORRECTED_WEIGHT
@@ -291,7 +297,13 @@ class SkinFlow:
                 sim = similarity(a[keep], a[keep] + ra[ok][keep])
             inv = cv2.invertAffineTransform(sim)
             fixed = fixed @ inv[:, :2].T + inv[:, 2]
-        corrected = cur + w[:, None] * (fixed - cur)
+            # the whole crop is re-aligned, mesh-only points too: a frame shift applied to
+            # some points and not to others made the brow of the webcam clip read a
+            # corrected eye line against an uncorrected brow (59% on a healthy brow raise)
+            cur_aligned = cur @ inv[:, :2].T + inv[:, 2]
+        else:
+            cur_aligned = cur
+        corrected = cur_aligned + w[:, None] * (fixed - cur_aligned)
         to_img = cv2.invertAffineTransform(m)
         xyz_px = face.xyz_px.astype(np.float64).copy()
         xyz_px[:, :2] = corrected @ to_img[:, :2].T + to_img[:, 2]
@@ -340,6 +352,13 @@ TEXTURE_LO, TEXTURE_HI = 1e-6, 4e-6
 # a mismatch that passed the other gates (on single_face.mp4's healthy smile: 8-9 mm at a
 # corner, in one frame of three, where the dark commissure gap slid along itself).
 RESIDUAL_LO_IOD, RESIDUAL_HI_IOD = 0.06, 0.10
+# ... and no correction moves a landmark much further than the mesh moved it since the
+# reference, plus a floor for what the mesh smooths away entirely (a nostril flare of 3-5%
+# of the eye distance): the mesh's error is a leak of its own movement.  Without this the
+# eye corners of the low-resolution webcam clip were dragged 4-6 mm up by the lid skin in a
+# brow raise (calibration/VALIDATION.md), where the mesh had moved them under 1 mm.
+RESIDUAL_FLOOR_IOD = 0.03
+RESIDUAL_OVER_MESH = 1.0
 # A landmark whose own residual is rejected borrows the residual of accepted skin around it
 # (Gaussian weights, sigma FILL_SIGMA_IOD, in the reference crop): skin has no holes, and
 # a commissure next to a disocclusion (teeth on the other half, a closed-lip line where the
@@ -352,6 +371,8 @@ FILL_FULL_WEIGHT = 2.0
 # already carries the big motion, so what is left is small, and the two DIS calls cost a
 # quarter (0.09 instead of 0.36 s each on a 520x658 crop, one core).
 RESIDUAL_FINEST_SCALE = 1
+# Stable points on the forehead (upper forehead row and the midline above the brows).
+FOREHEAD_STABLE = (10, 338, 109, 297, 67, 151, 9)
 # A landmark counts as "corrected by skin" when its gate weight is at least this.
 CORRECTED_WEIGHT = 0.5
 # The residual is read over the same box as SkinFlow.track reads the flow.
@@ -384,6 +405,19 @@ def fb_ratio(fwd: np.ndarray, bwd: np.ndarray, floor_px: float) -> np.ndarray:
     their consistent case)."""
     num = ((fwd + bwd) ** 2).sum(axis=1)
     return num / (0.01 * ((fwd ** 2).sum(axis=1) + (bwd ** 2).sum(axis=1)) + floor_px ** 2)
+
+
+def plausible(residual: np.ndarray, mesh_moved: np.ndarray, iod_px: float) -> np.ndarray:
+    """Weight of residuals no larger than a mesh error can be (crop px):
+
+    p = ramp_down(|r| / iod, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
+        * ramp_down(|r| / (RESIDUAL_FLOOR_IOD * iod + RESIDUAL_OVER_MESH * |m|), 1, 1.5)
+
+    with |m| the mesh's own displacement of the landmark since the reference."""
+    n = np.linalg.norm(residual, axis=1)
+    allowed = RESIDUAL_FLOOR_IOD * iod_px + RESIDUAL_OVER_MESH * mesh_moved
+    return (ramp_down(n / iod_px, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
+            * ramp_down(n / allowed, 1.0, 1.5))
 
 
 def fill_from_neighbours(residual: np.ndarray, weight: np.ndarray, kernel: np.ndarray,
@@ -463,6 +497,10 @@ class _Correcter:
         # residual head motion is a similarity over the whole face: the flow on the flat
         # forehead and temples is smooth and fine for it, so no texture gate at the anchors
         self.texture_at_anchors = np.full(len(flow.anchors), np.inf)
+        # the frontalis drags the forehead skin up in a brow raise: the forehead's stable
+        # points keep the mesh aligned (their landmarks barely move), but their skin is no
+        # reference for residual head motion
+        self.anchor_not_dragged = (~np.isin(STABLE, FOREHEAD_STABLE)).astype(float)
         self.sides = _landmark_sides(flow.ref_xyz)
         p = flow.ref_points[:468].astype(np.float64)
         d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2)

@@ -210,6 +210,10 @@ def markdown(rows: list[dict], goals, command: str) -> str:
              "on the original. \"mirrored\": the frames flipped (the patient's sides swap). Each cell: per",
              "repetition, left mm / right mm / symmetry, weaker side. \"skin\": share of each side's",
              "landmarks the new method corrected from skin (mean over the repetition).", "",
+             "New = mesh first, skin as a gated local correction (facetrack/flow.py, SkinFlow.correct);",
+             "old flow = the former reference-to-frame flow (MovementMeter method \"reference_flow\"). The",
+             "synthetic tables above this section are the former method's full run (commit bca443a); the",
+             "synthetic subset at the end of this section is the new method on the same rendered cases.", "",
              "| clip | variant | mesh alone | old flow | new (reported) | skin L / R |",
              "|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: ([c[0] for c in CLIPS].index(r["clip"]), VARIANTS.index(r["variant"]), r["mirrored"])):
@@ -221,8 +225,37 @@ def markdown(rows: list[dict], goals, command: str) -> str:
     lines += ["", f"### Goals (issue 10) on real faces: {met}/{len(goals)} met", "",
               "| goal | met | figure |", "|---|---|---|"]
     lines += [f"| {g} | {'yes' if ok else '**no**'} | {fig} |" for g, ok, fig in goals]
+    synth = HERE / "out" / "results.json"
+    if synth.exists():
+        lines += synthetic_table(json.loads(synth.read_text()))
     lines.append(MARK_END)
     return "\n".join(lines) + "\n"
+
+
+def synthetic_table(new_rows: list[dict]) -> list[str]:
+    """Synthetic ground truth, per movement: mean absolute symmetry error (points) of the mesh
+    alone, the former flow (its full run, validation_reference_flow.json) and the new method,
+    on the same rendered cases (same seeds)."""
+    old = json.loads((HERE / "validation_reference_flow.json").read_text())
+    key = lambda r: (r["movement"], round(r["ratio"], 2), r["weak_side"])
+    old_by = {key(r): r for r in old["rows"]}
+    lines = ["", "### Synthetic ground truth, same cases: mean absolute symmetry error (points)", "",
+             f"Subset of `python -m calibration.validate` (cases below; the full set takes ~45 min on",
+             f"2 free cores). Old flow: {old['source']}.", "",
+             "| movement | cases | mesh | old flow (reported before) | new (reported) | weaker side right, new | max error new |",
+             "|---|---|---|---|---|---|---|"]
+    for m in sorted({r["movement"] for r in new_rows}):
+        rs = [r for r in new_rows if r["movement"] == m]
+        err = lambda r, k: abs(r[f"{k}_symmetry_pct"] - r["true_symmetry_pct"])
+        o = [old_by[key(r)] for r in rs if key(r) in old_by]
+        asym = [r for r in rs if r["ratio"] <= 0.75]
+        ratios = ", ".join(sorted({f"{r['ratio']:.2f}" for r in rs}))
+        lines.append(f"| {m} | {len(rs)} ({ratios}) | "
+                     f"{np.nanmean([err(r, 'mesh') for r in rs]):.1f} | "
+                     f"{np.nanmean([err(r, 'fused') for r in o]):.1f} | {np.nanmean([err(r, 'fused') for r in rs]):.1f} | "
+                     f"{sum(r['weaker_found'] == r['weak_side'] for r in asym)}/{len(asym)} | "
+                     f"{np.nanmax([err(r, 'fused') for r in rs]):.1f} |")
+    return lines
 
 
 def write_section(path: Path, section: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from facetrack.movements import get_movement
 
-from .conftest import DATA
+from conftest import DATA
 
 REST_S = 0.5
 STRIDE = 3

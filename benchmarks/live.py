@@ -6,8 +6,9 @@ its memory stay flat over a long session?
 
 A generated session video (calibration/synth.py) plays as the camera: paced in real time,
 frames the loop is too slow for are dropped as a camera's would be, never queued.  It runs
-the very objects `facetrack exercise` runs (Tracker -> ExerciseSession -> annotate ->
-Recorder into a real database); only the window is left out (the displayed image is made).
+the very loop `facetrack exercise` runs (``run_session``: Tracker -> ExerciseSession -> sinks,
+the Recorder writing a real database); only the window is left out (the displayed image is
+made by a sink that draws it).
 Latency is from the moment a frame is handed over to the moment its overlay image is ready.
 """
 
@@ -25,13 +26,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration.synth import load_base_face, session_video  # noqa: E402
-from facetrack.overlay import annotate  # noqa: E402
-from facetrack.pipeline import Tracker  # noqa: E402
-from facetrack.recorder import Recorder  # noqa: E402
-from facetrack.routine import Routine, Step  # noqa: E402
-from facetrack.session import ExerciseSession  # noqa: E402
-from facetrack.source import Frame, FrameSource  # noqa: E402
-from facetrack.store import Store  # noqa: E402
+from facetrack.live.runner import run_session  # noqa: E402
+from facetrack.face.pipeline import Tracker  # noqa: E402
+from facetrack.storage.recorder import Recorder  # noqa: E402
+from facetrack.live.routine import Routine, Step  # noqa: E402
+from facetrack.live.session import ExerciseSession  # noqa: E402
+from facetrack.capture.source import Frame, FrameSource  # noqa: E402
+from facetrack.storage.store import Store  # noqa: E402
 
 MOVES = ("brow_raise", "lip_spread_i", "nostril_flare")
 
@@ -76,30 +77,39 @@ def main() -> int:
     reps = max(2, int(seconds / (len(MOVES) * 5)) + 2)  # enough repetitions to last the whole run
     routine = Routine("bench", tuple(Step(m, reps, 2.0, 2.0) for m in MOVES))
     store = Store(work / "data")
-    latencies, samples = [], []
+    samples: list[tuple[float, float]] = []
+    stats: dict = {}
+    start = time.monotonic()
+
+    class Drawn:
+        """Makes the window's image without a window, and samples memory now and then."""
+
+        next_sample = 0.0
+
+        def on_frame(self, out):
+            out.image  # noqa: B018 - the overlay is drawn as the window would draw it
+            now = time.monotonic() - start
+            if now >= self.next_sample:
+                samples.append((now, rss_mb()))
+                self.next_sample += max(10.0, seconds / 30)
+
+    def frames():
+        for frame, st in camera(video, seconds):
+            stats.update(st)
+            yield frame
+
     with Tracker() as tracker:
         rec = Recorder(store, store.patient_id("bench"), routine.name, tracker.model_sha256, {}, "bench")
-        session = ExerciseSession(routine, rec, max_calibration_tries=3)
-        start = time.monotonic()
-        next_sample = 0.0
-        stats = {}
-        for frame, stats in camera(video, seconds):
-            handed = time.monotonic()
-            annotate(frame.image_bgr, session.step(tracker.process(frame)))
-            latencies.append(time.monotonic() - handed)
-            if time.monotonic() - start >= next_sample:
-                samples.append((time.monotonic() - start, rss_mb()))
-                next_sample += max(10.0, seconds / 30)
-            if session.done:
-                break
-        rec.finish(False)
+        session = ExerciseSession(routine, max_calibration_tries=3)
+        end = run_session(frames(), tracker, session, [rec, Drawn()])
+    latencies = end.latencies_s
     elapsed = time.monotonic() - start
     lat = np.array(latencies) * 1000
     print(f"camera: 640x480 at 30 fps for {elapsed:.0f} s ({stats.get('delivered', 0) + stats.get('dropped', 0)} frames)")
     print(f"processed: {len(lat)} frames = {len(lat) / elapsed:.1f} fps; dropped (never queued): {stats.get('dropped', 0)}")
     print(f"latency frame -> overlay: median {np.median(lat):.0f} ms, 95th percentile {np.percentile(lat, 95):.0f} ms, "
           f"max {lat.max():.0f} ms (goal < 100 ms)")
-    reps = store.db.execute("SELECT count(*) FROM reps").fetchone()[0]
+    reps = len(store.reps(rec.session_id))
     print(f"repetitions recorded: {reps}; database {(work / 'data' / 'facetrack.sqlite').stat().st_size / 1e6:.1f} MB")
     t = np.array([s[0] for s in samples])
     m = np.array([s[1] for s in samples])

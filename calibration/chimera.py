@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facetrack import landmarks as L
-from facetrack.flow import similarity
-from facetrack.pipeline import Tracker
-from facetrack.source import Frame
+from facetrack.face import landmarks as L
+from facetrack.face.skin import similarity
+from facetrack.face.pipeline import Tracker
+from facetrack.capture.source import Frame
 
 STABLE = np.array(L.STABLE)
 FEATHER_IOD = 0.06   # width of the blend across the midline and the outline, x eye distance

@@ -20,11 +20,11 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import Delaunay
 
-from facetrack import landmarks as L
-from facetrack.geometry import interocular
-from facetrack.movements import get_movement
-from facetrack.pipeline import Tracker
-from facetrack.source import Frame
+from facetrack.face import landmarks as L
+from facetrack.face.geometry import interocular
+from facetrack.face.movements import get_movement
+from facetrack.face.pipeline import Tracker
+from facetrack.capture.source import Frame
 
 HERE = Path(__file__).parent
 FACE_IMAGE = HERE / "astronaut.png"
@@ -72,7 +72,7 @@ def load_base_face(tracker: Tracker | None = None) -> BaseFace:
         if own:
             tracker.close()
     norm = t.norm
-    from facetrack.geometry import rotation_of
+    from facetrack.face.geometry import rotation_of
     r = rotation_of(t.face)
     # frontal unit vector (fx, fy) -> camera (R @ f) -> image (x, -y), scaled to pixels
     face_to_px = (np.diag([1.0, -1.0, 0.0]) @ r)[:2, :2] * norm.px_per_unit
@@ -337,7 +337,7 @@ def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_si
                   seed: int = 0, tail_s: float = 1.0, sway_strength: float = 0.5) -> dict:
     """A whole guided session as the camera would see it: neutral calibration, then each
     step's repetitions inside the session's MOVE windows.  ``steps``: (movement, reps,
-    hold_s, rest_s) tuples, the schedule of facetrack.session."""
+    hold_s, rest_s) tuples, the schedule of facetrack.live.session."""
     strong = "right" if weak_side == "left" else "left"
     plan = []  # (movement, start_s, end_s)
     t = calibration_s

@@ -26,7 +26,7 @@ RATIOS = (1.0, 0.75, 0.5, 0.25)
 
 def cases(movements, ratios):
     from calibration.synth import Case
-    from facetrack.movements import MOVEMENT_IDS
+    from facetrack.face.movements import MOVEMENT_IDS
     out = []
     # the seed is the movement's place in the catalogue, so that a subset renders exactly the
     # videos of the full run
@@ -40,8 +40,8 @@ def cases(movements, ratios):
 
 def run_case(case, workdir: Path) -> dict:
     from calibration.synth import load_base_face, make_video
-    from facetrack.analysis import results_from_series
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.analysis.meter import results_from_series
+    from facetrack.analysis.offline import run_analysis
 
     video = workdir / f"{case.name}.mp4"
     truth_file = video.with_suffix(".json")
@@ -82,7 +82,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def write_markdown(rows: list[dict], path: Path, command: str) -> None:
-    from facetrack.movements import MOVEMENT_IDS
+    from facetrack.face.movements import MOVEMENT_IDS
 
     s = summarise(rows)
     lines = [
@@ -147,7 +147,7 @@ def kept_sections(path: Path) -> str:
 
 
 def main(argv=None) -> int:
-    from facetrack.movements import MOVEMENT_IDS
+    from facetrack.face.movements import MOVEMENT_IDS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--movements", nargs="+", default=list(MOVEMENT_IDS))

@@ -55,10 +55,10 @@ def variant_path(clip: str, file: str, variant: str, rest_s: float) -> Path:
 
 def run_job(job) -> dict:
     clip, file, movement, rest_s, variant, mirrored, png_dir = job
-    from facetrack.analysis import analyze_tracked, results_from_series
-    from facetrack.movements import get_movement
-    from facetrack.pipeline import Tracker
-    from facetrack.source import FrameSource
+    from facetrack.analysis.meter import analyze_tracked, results_from_series
+    from facetrack.face.movements import get_movement
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import FrameSource
 
     path = variant_path(clip, file, variant, rest_s)
     with Tracker() as tr:
@@ -104,7 +104,7 @@ def draw_peaks(out: Path, row: dict, tracked, corrections, a) -> None:
     points (green where skin was accepted, red where the mesh stands), and the residual
     x3 (yellow), on the real frame."""
     import cv2
-    from facetrack.analyze_cmd import measured_points
+    from facetrack.analysis.offline import measured_points
 
     out.mkdir(parents=True, exist_ok=True)
     pts = measured_points(a.movement)
@@ -210,7 +210,7 @@ def markdown(rows: list[dict], goals, command: str) -> str:
              "on the original. \"mirrored\": the frames flipped (the patient's sides swap). Each cell: per",
              "repetition, left mm / right mm / symmetry, weaker side. \"skin\": share of each side's",
              "landmarks the new method corrected from skin (mean over the repetition).", "",
-             "New = mesh first, skin as a gated local correction (facetrack/flow.py, SkinFlow.correct);",
+             "New = mesh first, skin as a gated local correction (facetrack/face/skin.py, SkinFlow.correct);",
              "old flow = the former reference-to-frame flow (MovementMeter method \"reference_flow\"). The",
              "synthetic tables above this section are the former method's full run (commit bca443a); the",
              "synthetic subset at the end of this section is the new method on the same rendered cases.", "",

@@ -1,5 +1,5 @@
 import sys
 
-from facetrack.cli import main
+from facetrack.cli.main import main
 
 sys.exit(main())

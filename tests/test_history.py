@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, shared_once
 
 
 NO_NETWORK = """
@@ -25,10 +25,15 @@ socket.getaddrinfo = _refuse
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    """The README's main command, run with every socket connection refused and logged."""
-    root = tmp_path_factory.mktemp("demo")
+    """The README's main command, run with every socket connection refused and logged; once
+    per test run, shared by the workers."""
+    root = shared_once(tmp_path_factory, "demo", _run_demo)
+    return root / "facetrack-demo", (root / "stdout.txt").read_text()
+
+
+def _run_demo(root: Path) -> None:
     guard = root / "guard"
     guard.mkdir()
     log = root / "network_attempts.log"
@@ -38,7 +43,7 @@ def demo(tmp_path_factory):
     result = run_cli("demo", "--out", out, timeout=1800, env=env)
     assert result.returncode == 0, result.stderr
     assert not log.exists(), log.read_text()  # no connection was even attempted
-    return out, result.stdout
+    (root / "stdout.txt").write_text(result.stdout)
 
 
 def test_the_network_guard_really_bites(tmp_path):
@@ -59,6 +64,7 @@ def db(out: Path):
     return sqlite3.connect(out / "data" / "facetrack.sqlite")
 
 
+@pytest.mark.slow
 def test_demo_builds_an_improving_history(demo):
     out, stdout = demo
     assert "report:" in stdout and "export:" in stdout
@@ -71,6 +77,7 @@ def test_demo_builds_an_improving_history(demo):
     assert page.count("data:image/png;base64,") >= 5 and "http" not in page.replace("http-equiv", "")
 
 
+@pytest.mark.slow
 def test_report_numbers_match_database(demo, tmp_path):
     out, _ = demo
     con = db(out)
@@ -88,6 +95,7 @@ def test_report_numbers_match_database(demo, tmp_path):
     assert "estimate from video" in page and "not a clinical grading" in page
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["sessions", "movements", "reps", "frames"])
 def test_export_round_trips(demo, tmp_path, level):
     out, _ = demo
@@ -119,6 +127,7 @@ def test_export_round_trips(demo, tmp_path, level):
     assert run_cli("export", "--data-dir", out / "data", "--level", level, "--out", path, "--overwrite").returncode == 0
 
 
+@pytest.mark.slow
 def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     out, _ = demo
     data = tmp_path / "data"
@@ -138,6 +147,7 @@ def test_export_neutralises_formulas_and_pseudonymises(tmp_path, demo):
     assert "HYPERLINK" not in text and re.search(r"P-[0-9a-f]{8}", text)
 
 
+@pytest.mark.slow
 def test_notebook_reproduces_the_trend(demo, tmp_path):
     import nbformat
     from nbclient import NotebookClient

@@ -6,21 +6,22 @@ import math
 import numpy as np
 import pytest
 
-from conftest import DATA, run_cli, synth_case
-from facetrack import landmarks as L
-from facetrack.analyze_cmd import run_analysis
+from conftest import DATA, cached_still_video, run_cli, synth_case
+from facetrack.face import landmarks as L
+from facetrack.analysis.offline import run_analysis
 from facetrack.errors import FacetrackError
-from facetrack.movements import CATALOGUE, MOVEMENT_IDS, get_movement
-from facetrack.rep_table import REP_SCHEMA
-from facetrack.reps import symmetry
-from facetrack.routine import parse_routine
+from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS, get_movement
+from facetrack.tables import REP_SCHEMA
+from facetrack.analysis.reps import symmetry
+from facetrack.live.routine import parse_routine
 
 IDS = ["frown", "brow_raise", "eye_close_tight", "eye_close_alternate", "nostril_flare", "nostril_narrow",
        "nose_wrinkle", "lip_pucker_u", "lip_spread_i", "upper_lip_raise", "lower_lip_lower", "lip_hold"]
 
 
 def test_catalogue_has_exactly_the_programme():
-    assert list(MOVEMENT_IDS) == IDS
+    from facetrack.cli.main import MOVEMENT_IDS as PARSER_IDS
+    assert list(MOVEMENT_IDS) == IDS == list(PARSER_IDS)  # the parser's copy (no numpy at start-up) too
     for m in CATALOGUE.values():
         assert m.name and m.instruction and m.regions and m.measure_name and m.direction in (1, -1)
     with pytest.raises(FacetrackError, match="unknown movement"):
@@ -37,6 +38,7 @@ def test_routine_accepts_only_catalogue_movements():
             parse_routine(bad, "r")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("movement_id", IDS)
 def test_each_measure_sees_its_own_movement_on_its_own_side(base_face, movement_id):
     """Moving the landmarks the way the generator does changes this side's measure by the
@@ -76,6 +78,7 @@ GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in; tolera
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("movement,ratio,weak,tolerance", GROUND_TRUTH)
 def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak, tolerance):
     path, truth = synth_case(synth_dir, base_face, movement, ratio, weak, n_reps=2)
@@ -99,16 +102,15 @@ def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak, t
 STILL_JITTER_MM = {"single_face.jpg": 0.3, "astronaut.png": 0.5}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("image", list(STILL_JITTER_MM))
 def test_still_real_face_is_quiet(tmp_path, image):
     """A healthy face that does not move, swaying in front of a still background: for every
     movement no repetition, small resting asymmetry and low jitter at rest."""
-    import cv2
-    from calibration.synth import still_video
-    from facetrack.analysis import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.pipeline import Tracker
-    from facetrack.source import FrameSource
-    path = still_video(cv2.imread(str(DATA / image)), tmp_path / "still.mp4", seconds=5)
+    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import FrameSource
+    path = cached_still_video(DATA / image, seconds=5)
     with Tracker() as tracker:
         tracked = list(tracker.run(FrameSource(str(path))))
     neutral = build_neutral([t for t in tracked if t.frame.timestamp_s < 1.0])
@@ -127,6 +129,7 @@ def test_still_real_face_is_quiet(tmp_path, image):
     assert jitter[worst] < STILL_JITTER_MM[image], (worst, jitter[worst])
 
 
+@pytest.mark.integration
 def test_analyze_cli_outputs(tmp_path, synth_dir, base_face):
     path, truth = synth_case(synth_dir, base_face, "brow_raise", 0.5, "left", n_reps=2)
     out_csv, out_png, out_mp4 = tmp_path / "reps.csv", tmp_path / "plot.png", tmp_path / "ov.mp4"
@@ -147,13 +150,12 @@ def test_analyze_cli_outputs(tmp_path, synth_dir, base_face):
     assert (tmp_path / "reps.dictionary.csv").exists()
 
 
+@pytest.mark.integration
 def test_analyze_without_face_or_movement_exits_nonzero(tmp_path):
     result = run_cli("analyze", DATA / "no_face.mp4", "--movement", "frown")
     assert result.returncode == 1 and "no usable neutral face" in result.stderr
     assert "Traceback" not in result.stderr
-    import cv2
-    from calibration.synth import still_video
-    still = still_video(cv2.imread(str(DATA / "astronaut.png")), tmp_path / "s.mp4", seconds=3)
+    still = cached_still_video(DATA / "astronaut.png", seconds=3)
     result = run_cli("analyze", still, "--movement", "brow_raise")
     assert result.returncode == 1 and "no repetition" in result.stderr
     result = run_cli("analyze", still, "--movement", "smile")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from facetrack.movements import get_movement
+from facetrack.face.movements import get_movement
 
 from conftest import DATA
 
@@ -26,9 +26,9 @@ STRIDE = 3
 
 
 def _measure(video: str):
-    from facetrack.analysis import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.pipeline import Tracker
-    from facetrack.source import FrameSource
+    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import FrameSource
 
     with Tracker() as tracker:
         tracked = list(tracker.run(FrameSource(str(DATA / video))))

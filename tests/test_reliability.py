@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import DATA, run_cli, write_video
-from facetrack.cli import main
-from facetrack.store import Store, clean_name
+from conftest import DATA, cached, cached_session_video, run_cli, run_main, write_video
+from facetrack.cli.main import main
+from facetrack.storage.store import Store, clean_name
 
 
 def one_line_error(result, code):
@@ -61,6 +61,7 @@ def _video(tmp_path, kind):
     raise ValueError(kind)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind,code", [("zero_frames", 2), ("empty", 2), ("random_bytes", 2), ("tiny_16x16", 1),
                                        ("grayscale_png", 0), ("16bit_png", 0), ("8k_image", 0)])
 def test_odd_sources_for_track(tmp_path, kind, code):
@@ -80,6 +81,7 @@ def _track_csv(tmp_path, video):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.integration
 def test_variable_frame_rate_keeps_true_times(tmp_path):
     """A recording that skipped 3 frames after every 8 (a busy webcam): times come from the
     container, so durations are true; index / average fps would drift by up to 0.1 s."""
@@ -90,19 +92,25 @@ def test_variable_frame_rate_keeps_true_times(tmp_path):
     assert all(r["face_found"] == "1" for r in rows)
 
 
+@pytest.mark.integration
 def test_10_bit_video_is_read(tmp_path):
     rows = _track_csv(tmp_path, DATA / "single_face_10bit.mp4")
     assert len(rows) == 72 and all(r["face_found"] == "1" for r in rows)
 
 
 @pytest.fixture(scope="module")
-def turning_head(tmp_path_factory, base_face):
+def turning_head():
     """The astronaut at rest, then turning 50 deg to one side and back, then to the other:
-    no facial movement at all (calibration.synth.turned_images)."""
-    from calibration.synth import add_noise, turned_images
-    from facetrack.pipeline import Tracker
-    from facetrack.source import Frame
+    no facial movement at all (calibration.synth.turned_images); generated once, cached."""
+    return cached("turning_head", {"fourcc": "MJPG", "v": 1}, _make_turning_head, suffix=".avi")[0]
+
+
+def _make_turning_head(path):
+    from calibration.synth import add_noise, load_base_face, turned_images
+    from facetrack.face.pipeline import Tracker
+    from facetrack.capture.source import Frame
     with Tracker() as tracker:
+        base_face = load_base_face(tracker)
         xyz = tracker.process(Frame(base_face.image, 0.0, 0)).face.xyz_px
     turn = np.concatenate([np.zeros(45), np.linspace(0, 50, 30), np.full(15, 50.0), np.linspace(50, 0, 30),
                            np.zeros(15), np.linspace(0, -50, 30), np.full(15, -50.0), np.linspace(-50, 0, 30),
@@ -110,16 +118,18 @@ def turning_head(tmp_path_factory, base_face):
     images = turned_images(base_face.image, xyz, sorted(set(np.round(turn / 5) * 5)))
     rng = np.random.default_rng(0)
     frames = [add_noise(images[np.round(a / 5) * 5], rng, 3) for a in turn]
-    return write_video(tmp_path_factory.mktemp("turn") / "turn.avi", frames, fourcc="MJPG")
+    write_video(path, frames, fourcc="MJPG")
+    return None
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("movement", ["lip_pucker_u", "nostril_flare"])
 def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     """Turning the head is not a facial movement: strongly turned frames are flagged, frames
     turned > 8 deg from neutral are not measured, and a movement seen while the head turned
     is left out with its reason.  (Before: 4-5 false one-sided repetitions here.)"""
-    from facetrack.analysis import HEAD_MOVED_DEG
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.analysis.meter import HEAD_MOVED_DEG
+    from facetrack.analysis.offline import run_analysis
     a, _, _ = run_analysis(str(turning_head), movement)
     assert a.reps == []
     pose = a.series.pose_deg
@@ -128,16 +138,18 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     assert len(a.left_out) >= (2 if movement == "lip_pucker_u" else 0)  # said, not silently dropped
 
 
+@pytest.mark.integration
 def test_extreme_head_turns_say_so(turning_head):
     result = run_cli("analyze", turning_head, "--movement", "lip_pucker_u")
     one_line_error(result, 1)
     assert "the head turned during them" in result.stderr
 
 
+@pytest.mark.integration
 def test_dark_and_overexposed_frames_are_flagged():
-    from facetrack.pipeline import Tracker
-    from facetrack.quality import lighting
-    from facetrack.source import Frame
+    from facetrack.face.pipeline import Tracker
+    from facetrack.face.quality import lighting
+    from facetrack.capture.source import Frame
     face = cv2.imread(str(DATA / "single_face.jpg"))
     with Tracker() as tracker:
         t = tracker.process(Frame(face, 0.0, 0))
@@ -146,11 +158,12 @@ def test_dark_and_overexposed_frames_are_flagged():
     assert lighting(cv2.convertScaleAbs(face, alpha=3.0, beta=80), t.face)["overexposed"]
 
 
+@pytest.mark.integration
 def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
     """A skin-coloured hand-sized patch over half the face after the rest: frames are flagged
     occluded and left out, nothing crashes, and the measure is not corrupted."""
     from calibration.synth import add_noise
-    from facetrack.analyze_cmd import run_analysis
+    from facetrack.analysis.offline import run_analysis
     img = base_face.image
     x0, y0 = base_face.xy[:, 0].min(), base_face.xy[:, 1].min()
     x1, y1 = base_face.xy[:, 0].max(), base_face.xy[:, 1].max()
@@ -179,7 +192,7 @@ def test_hand_over_half_the_face_is_flagged_not_measured(tmp_path, base_face):
 def test_bad_routine_files(tmp_path, text, needle):
     routine = tmp_path / "r.toml"
     routine.write_text(text)
-    result = run_cli("exercise", "--source", DATA / "single_face.mp4", "--routine", routine, "--no-window",
+    result = run_main("exercise", "--source", DATA / "single_face.mp4", "--routine", routine, "--no-window",
                      "--data-dir", tmp_path / "d")
     one_line_error(result, 2)
     assert needle in result.stderr
@@ -187,20 +200,20 @@ def test_bad_routine_files(tmp_path, text, needle):
 
 @pytest.mark.parametrize("date", ["2999-01-01", "2026-13-45", "yesterday", "1900-01-01"])
 def test_bad_import_dates(tmp_path, date):
-    result = run_cli("import", DATA / "single_face.mp4", "--patient", "A", "--date", date, "--movement", "frown",
+    result = run_main("import", DATA / "single_face.mp4", "--patient", "A", "--date", date, "--movement", "frown",
                      "--data-dir", tmp_path / "d")
     one_line_error(result, 2)
 
 
 def test_export_to_missing_or_readonly_directory(tmp_path):
     Store(tmp_path / "d").patient_id("A")
-    one_line_error(run_cli("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out",
+    one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out",
                            tmp_path / "nope" / "x.csv"), 2)
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
     if os.geteuid() != 0:  # root writes anywhere; the check is still in the code path above
-        one_line_error(run_cli("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", ro / "x.csv"), 2)
+        one_line_error(run_main("export", "--data-dir", tmp_path / "d", "--level", "reps", "--out", ro / "x.csv"), 2)
 
 
 NAMES = ["../../etc/passwd", "a/b\\c", "..", "tab\tand\nnewline\x07bell", "Zoë 😀 ✓", "Robert'); DROP TABLE patients;--",
@@ -251,7 +264,7 @@ def test_newer_schema_is_refused_untouched(tmp_path):
     con.commit()
     con.close()
     before = db.read_bytes()
-    result = run_cli("sessions", "--data-dir", tmp_path / "d")
+    result = run_main("sessions", "--data-dir", tmp_path / "d")
     one_line_error(result, 3)
     assert "newer facetrack" in result.stderr and db.read_bytes() == before
 
@@ -265,7 +278,7 @@ def test_corrupt_database_is_never_repaired_by_deleting(tmp_path, damage):
     db.write_bytes(os.urandom(len(raw)) if damage == "garbage" else raw[: len(raw) // 3])
     before = db.read_bytes()
     for argv in (["sessions"], ["exercise", "--source", str(DATA / "single_face.mp4"), "--no-window"]):
-        result = run_cli(*argv, "--data-dir", tmp_path / "d")
+        result = run_main(*argv, "--data-dir", tmp_path / "d")
         assert result.returncode in (0, 3) and "Traceback" not in result.stderr
         if result.returncode == 3:
             assert "left untouched" in result.stderr or "cannot be used" in result.stderr
@@ -289,6 +302,7 @@ def test_locked_database_waits_then_says_so(tmp_path):
         holder.close()
 
 
+@pytest.mark.integration
 def test_two_processes_import_at_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-m", "facetrack", "import", str(DATA / "single_face.mp4"),
                                "--patient", name, "--date", "2026-01-05", "--movement", "lip_spread_i",
@@ -311,11 +325,10 @@ def test_private_files(tmp_path):
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
 
 
-def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path, base_face):
+@pytest.mark.slow
+def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path):
     """RLIMIT_FSIZE makes every write past the limit fail as a full disk would."""
-    from calibration.synth import session_video
-    video = tmp_path / "s.mp4"
-    session_video([("brow_raise", 6, 1.0, 1.0)], video, base_face)
+    video, _ = cached_session_video([("brow_raise", 6, 1.0, 1.0)])
     data = tmp_path / "d"
     _db_with_session(data)  # the database exists, so the limit hits while recording
 
@@ -335,6 +348,7 @@ def test_disk_full_stops_cleanly_and_keeps_what_was_recorded(tmp_path, base_face
     assert con.execute("SELECT status FROM sessions ORDER BY id DESC").fetchone()[0] == "incomplete"
 
 
+@pytest.mark.slow
 def test_kill9_at_random_points(tmp_path, base_face):
     """Kill imports at random moments, repeatedly: the database stays consistent and every
     finished video's repetitions are there."""
@@ -362,15 +376,20 @@ def test_kill9_at_random_points(tmp_path, base_face):
 
 
 def test_forget_deletes_everything_about_a_patient(tmp_path):
+    from facetrack.tables import FrameRecord
     data = tmp_path / "d"
     with Store(data) as store:
         for name in ("Keep", "Gone"):
             pid = store.patient_id(name)
             sid = store.start_session(pid, "exercise", "r", "x", {}, "s")
-            store.commit_rep(sid, 0, None, [(1, 0.0, 0, "frown", "move", 1, 0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)], None, (1, 1))
-    one_line_error(run_cli("forget", "--patient", "Gone", "--data-dir", data), 2)  # no tty: must confirm
-    result = run_cli("forget", "--patient", "Gone", "--yes", "--data-dir", data)
-    assert result.returncode == 0 and "1 sessions" in result.stdout
+            store.commit_rep(sid, 0, None, [FrameRecord(0, 1, 0.0, "frown", "move", True, 0, *[1.0] * 6)], None, (1, 1))
+            video = tmp_path / f"{name}.mp4"  # a session recorded with --record-video
+            video.write_bytes(b"video")
+            store.end_session(sid, "complete", str(video))
+    one_line_error(run_main("forget", "--patient", "Gone", "--data-dir", data), 2)  # no tty: must confirm
+    result = run_main("forget", "--patient", "Gone", "--yes", "--data-dir", data)
+    assert result.returncode == 0 and "1 sessions" in result.stdout and "1 video files removed" in result.stdout
+    assert not (tmp_path / "Gone.mp4").exists() and (tmp_path / "Keep.mp4").exists()
     con = sqlite3.connect(data / "facetrack.sqlite")
     assert [r[0] for r in con.execute("SELECT name FROM patients")] == ["Keep"]
     assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == 1

@@ -12,19 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-from facetrack.routine import Routine, Step
-from facetrack.movements import MOVEMENT_IDS
+pytestmark = pytest.mark.slow
+
+from conftest import cached_session_video, run_cli
+from facetrack.live.routine import Routine, Step
+from facetrack.face.movements import MOVEMENT_IDS
 
 STEPS = [(m, 1, 1.0, 1.0) for m in MOVEMENT_IDS]  # every movement of the programme, one rep each
 
 
 @pytest.fixture(scope="module")
-def session_video(tmp_path_factory, base_face):
-    from calibration.synth import session_video
+def session_video(tmp_path_factory):
+    """The whole programme once (generated once, cached across runs and shared by the workers)."""
     d = tmp_path_factory.mktemp("session")
-    path = d / "session.mp4"
-    session_video(STEPS, path, base_face, ratio=0.5, weak_side="left")
+    path, _ = cached_session_video(STEPS, ratio=0.5, weak_side="left")
     routine = d / "all_once.toml"
     routine.write_text('name = "all once"\n' + "".join(
         f'[[movement]]\nid = "{m}"\nreps = {n}\nhold_s = {h}\nrest_s = {r}\n' for m, n, h, r in STEPS))
@@ -58,8 +59,8 @@ def test_whole_session_headless(tmp_path, session_video):
     listing = run_cli("sessions", "--data-dir", tmp_path / "data")
     assert "Ann Example" in listing.stdout and "complete" in listing.stdout
     # the offline twin: every live mesh measure recomputed from the raw landmarks alone
-    from facetrack.reanalyse import max_difference_mm, mesh_measures
-    from facetrack.store import Store
+    from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
+    from facetrack.storage.store import Store
     with Store(tmp_path / "data") as store:
         assert len(mesh_measures(store, 1)) > 1000
         assert max_difference_mm(store, 1) < 0.05
@@ -146,8 +147,8 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
     """A webcam unplugged half-way (reads start failing): one line saying so, the session is
     kept as incomplete with every repetition finished before, the database intact."""
     import cv2
-    from facetrack import source
-    from facetrack.cli import main
+    from facetrack.capture import source
+    from facetrack.cli.main import main
     video, routine = session_video
     real = cv2.VideoCapture
     n_frames = int(real(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
@@ -194,38 +195,39 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
 
 
 def test_keys_skip_redo_quit(tmp_path, session_video):
-    from facetrack.pipeline import Tracker
-    from facetrack.recorder import Recorder
-    from facetrack.session import ExerciseSession
-    from facetrack.source import FrameSource
-    from facetrack.store import Store
+    from facetrack.capture.source import FrameSource
+    from facetrack.face.pipeline import Tracker
+    from facetrack.live.runner import run_session
+    from facetrack.live.session import ExerciseSession
+    from facetrack.storage.recorder import Recorder
+    from facetrack.storage.store import Store
 
     video, _ = session_video
     routine = Routine("keys", tuple(Step(m, 1, 1.0, 1.0) for m, *_ in STEPS))
     store = Store(tmp_path / "data")
     pid = store.patient_id("Keys Test")
     rec = Recorder(store, pid, routine.name, "x", {}, "test")
-    session = ExerciseSession(routine, rec, mirrored=True, max_calibration_tries=3)
-    pressed = set()
+    session = ExerciseSession(routine, mirrored=True, max_calibration_tries=3)
+
+    class Patient:
+        """Presses keys as a patient would, at given moments of the routine (a sink, like the window)."""
+
+        pressed: set = set()
+
+        def on_frame(self, out):
+            for key, step, phase in (("r", 1, "instruct"), ("n", 2, "move"), ("q", 4, None)):
+                if key not in self.pressed and session.step_index == step and phase in (None, session.phase):
+                    self.pressed.add(key)
+                    return key  # r: redo the second movement before it started; n: skip the third
+            return None
+
     with Tracker() as tracker:
-        for frame in FrameSource(str(video)):
-            session.step(tracker.process(frame))
-            if session.step_index == 1 and session.phase == "instruct" and "r" not in pressed:
-                session.key("r")  # redo the second movement before it started: nothing lost
-                pressed.add("r")
-            if session.step_index == 2 and session.phase == "move" and "n" not in pressed:
-                session.key("n")  # skip the third movement
-                pressed.add("n")
-            if session.step_index == 4 and "q" not in pressed:
-                session.key("q")
-                pressed.add("q")
-            if session.done:
-                break
-    assert session.done and session.ended_by_user
+        end = run_session(FrameSource(str(video)), tracker, session, [rec, Patient()])
+    assert session.done and session.ended_by_user and not end.complete
     reps = store.reps(rec.session_id)
     movements = [r["movement"] for r in reps]
     assert movements[:2] == list(MOVEMENT_IDS[:2]) and MOVEMENT_IDS[2] not in movements
-    status = store.db.execute("SELECT status FROM sessions").fetchone()[0]
+    (status,) = {s["status"] for s in store.sessions()}
     assert status == "incomplete"  # ended early, what was done is kept
     store.close()
 

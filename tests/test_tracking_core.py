@@ -4,12 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import DATA, read_frames, run_cli, write_video
-from facetrack import geometry, landmarks as L
+from conftest import DATA, read_frames, run_cli, run_main, write_video
+from facetrack.face import geometry, landmarks as L
 from facetrack.errors import FacetrackError
-from facetrack.model import MODEL_SHA256, load_model_bytes
-from facetrack.pipeline import Tracker
-from facetrack.source import Frame, FrameSource
+from facetrack.capture.model import MODEL_SHA256, load_model_bytes
+from facetrack.face.pipeline import Tracker
+from facetrack.capture.source import Frame, FrameSource
 
 
 def track_all(spec, **kw):
@@ -32,10 +32,11 @@ def test_wrong_model_is_refused(tmp_path):
     fake.write_bytes(b"not a model")
     with pytest.raises(FacetrackError, match="sha256"):
         load_model_bytes(fake)
-    result = run_cli("track", DATA / "single_face.jpg", "--out", tmp_path / "x.csv", "--model", fake)
+    result = run_main("track", DATA / "single_face.jpg", "--out", tmp_path / "x.csv", "--model", fake)
     assert result.returncode == 2 and "sha256" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.integration
 def test_single_face_found_and_anatomically_sane(single_face):
     found = [t for t in single_face if t.face.face_found]
     assert len(found) >= 0.95 * len(single_face)
@@ -48,11 +49,13 @@ def test_single_face_found_and_anatomically_sane(single_face):
         assert t.norm.xyz[L.LEFT.iris_center, 0] > 0 > t.norm.xyz[L.RIGHT.iris_center, 0]
 
 
+@pytest.mark.integration
 def test_timestamps_from_index_and_fps(single_face):
     stamps = np.array([t.frame.timestamp_s for t in single_face])
     assert np.allclose(stamps, np.arange(len(stamps)) / 30.0)
 
 
+@pytest.mark.integration
 def test_mirrored_input_keeps_patient_sides(tmp_path, single_face):
     mirrored = write_video(tmp_path / "mirrored.avi", [f[:, ::-1] for f in read_frames(DATA / "single_face.mp4")],
                            fourcc="MJPG")
@@ -73,6 +76,7 @@ def test_mirrored_input_keeps_patient_sides(tmp_path, single_face):
     assert abs(b.norm.xyz[L.LEFT.iris_center, 0] - a.norm.xyz[L.LEFT.iris_center, 0]) < 0.05
 
 
+@pytest.mark.integration
 def test_face_then_no_face(tmp_path):
     tracked = track_all(str(DATA / "face_noface.mov"))
     found = np.array([t.face.face_found for t in tracked])
@@ -81,6 +85,7 @@ def test_face_then_no_face(tmp_path):
     assert all(t.flags["no_face"] for t in tracked if not t.face.face_found)
 
 
+@pytest.mark.integration
 def test_no_face_video_flags_every_frame_and_says_so(tmp_path):
     out = tmp_path / "nf.csv"
     result = run_cli("track", DATA / "no_face.mp4", "--out", out)
@@ -91,6 +96,7 @@ def test_no_face_video_flags_every_frame_and_says_so(tmp_path):
     assert len(rows) > 90 and all(r["face_found"] == "0" and r["q_no_face"] == "1" for r in rows)
 
 
+@pytest.mark.integration
 def test_multi_face_follows_one_face_the_largest():
     tracked = track_all(str(DATA / "multi_face.jpg"), repeat=8)
     centres = np.array([t.face.xy.mean(axis=0) for t in tracked])
@@ -98,6 +104,7 @@ def test_multi_face_follows_one_face_the_largest():
     assert np.ptp(centres, axis=0).max() < 5  # the same face every time
 
 
+@pytest.mark.integration
 def test_two_faces_swapping_places_keeps_the_same_person(tmp_path):
     """The patient (larger face) and a visitor swap sides half-way: facetrack keeps
     measuring the patient, not whoever now stands where the patient was."""
@@ -116,6 +123,7 @@ def test_two_faces_swapping_places_keeps_the_same_person(tmp_path):
     assert side == ["left"] * 12 + ["right"] * 12, side
 
 
+@pytest.mark.integration
 def test_head_roll_and_pose_normalisation():
     image = cv2.imread(str(DATA / "single_face.jpg"))
     h, w = image.shape[:2]
@@ -132,6 +140,7 @@ def test_head_roll_and_pose_normalisation():
     assert shift.mean() < 0.02
 
 
+@pytest.mark.integration
 def test_quality_flags_on_turned_and_cut_faces():
     image = cv2.imread(str(DATA / "single_face.jpg"))
     h, w = image.shape[:2]
@@ -149,12 +158,14 @@ def test_quality_flags_on_turned_and_cut_faces():
     assert not t.face.face_found or t.flags["too_small"]
 
 
+@pytest.mark.integration
 def test_mm_scale_is_plausible(single_face):
     mm, how = geometry.mm_per_unit([t.norm for t in single_face])
     iod_mm = np.median([t.norm.iod for t in single_face if t.norm]) * mm
     assert how == "iris" and 50 < iod_mm < 75  # adult eye-centre distance
 
 
+@pytest.mark.integration
 def test_track_csv_columns(tmp_path):
     out = tmp_path / "t.csv"
     result = run_cli("track", DATA / "single_face.mp4", "--out", out)
@@ -170,6 +181,7 @@ def test_track_csv_columns(tmp_path):
     assert [r[0] for r in dictionary[1:]] == header
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case", ["missing", "text", "truncated_start", "truncated_part", "camera", "directory"])
 def test_bad_sources_give_one_line_and_exit_2(tmp_path, case):
     frames = read_frames(DATA / "single_face.mp4")

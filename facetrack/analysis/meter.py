@@ -1,0 +1,396 @@
+"""Per-movement analysis: neutral face, per-frame per-side measures, repetitions, results.
+
+:class:`MovementMeter` turns one tracked frame into per-side values; the live session and
+the offline ``analyze`` both use it, so every live number has an offline twin that
+recomputes it from the recording.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from facetrack.face import geometry, measures as M
+
+from facetrack.analysis import reps as R
+from facetrack.errors import EXIT_FAILURE, FacetrackError
+from facetrack.face.skin import OFFLINE_IOD_PX, SkinFlow
+from facetrack.face.landmarks import REGIONS, SIDES
+from facetrack.face.movements import REGION_SIGNALS, Movement
+from facetrack.face.pipeline import Tracked
+from facetrack.face.quality import OCCLUDED_FRACTION, lighting
+
+REST_S = 1.0
+MIN_NEUTRAL_FRAMES = 5
+# Optical flow is measured after a 2-D similarity alignment, which cannot undo a head turn
+# or nod; beyond a few degrees from the neutral pose the mesh's 3-D derotation is trusted.
+FLOW_FULL_DEG, FLOW_NONE_DEG = 3.0, 10.0
+# Beyond this turn or nod away from the neutral pose a frame is not measured: on a turning
+# face with no movement at all (tests: test_extreme_head_turns_make_no_repetitions) the
+# mesh read up to 7% of IOD of false one-sided movement at 12-18 deg.
+HEAD_MOVED_DEG = 8.0
+# A repetition during which the head turned or nodded more than this is left out: the
+# parallax a turn leaves reads as one side moving and the other moving back (ground truth:
+# 2-3% of IOD at 5-8 deg), which a weak side could be mistaken for.
+REP_HEAD_MOVED_DEG = 5.0
+
+
+def pose_change_deg(face, yaw_deg: float, pitch_deg: float) -> float:
+    return max(abs(face.yaw_deg - yaw_deg), abs(face.pitch_deg - pitch_deg))
+
+
+def flow_share(weight: float, face, ref_face) -> float:
+    """Share of optical flow in the fused measure: ``weight`` near the reference pose,
+    falling linearly to 0 as yaw or pitch depart from it by FLOW_FULL_DEG..FLOW_NONE_DEG."""
+    off = pose_change_deg(face, ref_face.yaw_deg, ref_face.pitch_deg)
+    return weight * float(np.clip((FLOW_NONE_DEG - off) / (FLOW_NONE_DEG - FLOW_FULL_DEG), 0.0, 1.0))
+
+
+@dataclass
+class Neutral:
+    """The person's own neutral face, against which every change is measured."""
+
+    xyz: np.ndarray            # (478, 3) median frontal landmarks, face units
+    mm_per_unit: float
+    scale_source: str          # "iris" or "interocular"
+    iod: float                 # eye-centre distance, face units
+    flow: SkinFlow | None = None
+    yaw_deg: float = 0.0       # head pose at neutral (median)
+    pitch_deg: float = 0.0
+
+    @property
+    def iod_mm(self) -> float:
+        return self.iod * self.mm_per_unit
+
+    def resting_asymmetry_mm(self) -> dict[str, float]:
+        """Left minus right at rest, mm (positive: the patient's left is higher / wider)."""
+        x, k = self.xyz, self.mm_per_unit
+        return {
+            "brow_height_diff_mm": k * float(M.brow_height(x, "left") - M.brow_height(x, "right")),
+            "palpebral_fissure_diff_mm": k * float(M.eye_aperture(x, "left") - M.eye_aperture(x, "right")),
+            "mouth_corner_height_diff_mm": k * float(M.corner_height(x, "left") - M.corner_height(x, "right")),
+        }
+
+
+def _mirror_symmetric_scale(good: list[Tracked]) -> float:
+    """geometry.mirror_symmetric_mm_per_unit over the rest frames, each also landmarked
+    flipped (a second landmarker, rest frames only: a few tens of detections)."""
+    import cv2
+
+    from facetrack.capture.landmarker import Landmarker
+    from facetrack.capture.source import Frame
+
+    own, mirrored, unit = [], [], []
+    try:
+        lm = Landmarker()
+    except FacetrackError:
+        return math.nan
+    with lm:
+        for t in good:
+            flipped = Frame(cv2.flip(t.frame.image_bgr, 1), t.frame.timestamp_s, t.frame.index)
+            norm = geometry.normalise(lm.detect(flipped))
+            own.append(t.norm.iris_diameter * t.norm.px_per_unit)
+            mirrored.append(norm.iris_diameter * norm.px_per_unit if norm is not None else math.nan)
+            unit.append(t.norm.px_per_unit)
+    return geometry.mirror_symmetric_mm_per_unit(np.array(own), np.array(mirrored), np.array(unit))
+
+
+def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX,
+                  mirror_scale: bool = True) -> Neutral:
+    good = [t for t in frames if t.usable]
+    if len(good) < MIN_NEUTRAL_FRAMES:
+        raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
+                             "period show a frontal, whole face (need the face still and in view "
+                             "for the first second)", EXIT_FAILURE)
+    stack = np.stack([t.norm.xyz for t in good])
+    xyz = np.median(stack, axis=0)
+    mm, how = geometry.mm_per_unit([t.norm for t in good])
+    if mirror_scale and how == "iris":
+        sym = _mirror_symmetric_scale(good)
+        if math.isfinite(sym):
+            mm = sym
+    ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, flow_iod_px) if with_flow else None
+    yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))
+    return Neutral(xyz, mm, how, geometry.interocular(xyz), flow, yaw, pitch)
+
+
+@dataclass
+class FrameValues:
+    """One frame's per-side change from neutral (face units, positive = correct way).
+
+    ``mesh``: the pose-normalised mesh alone; ``flow``: the skin reading (the mesh corrected
+    by gated skin residuals, or with ``method="reference_flow"`` the former flow from the
+    neutral frame straight to this one); ``fused``: what is reported.  ``skin_share``: per
+    side, the share of that side's landmarks whose position was corrected from skin (the
+    rest is the mesh's), for a clinician to see how much of a reading is skin."""
+
+    usable: bool
+    mesh: dict[str, float]
+    flow: dict[str, float]
+    fused: dict[str, float]
+    regions: dict[str, dict[str, float]]   # side -> region -> change (face units)
+    occluded: bool = False                  # something covers the face: not measured
+    head_moved: bool = False                # turned or nodded away from the neutral pose
+    pose_deg: float = math.nan              # largest of yaw and pitch change from neutral
+    skin_share: dict[str, float] = field(default_factory=lambda: dict(NAN_SIDES))
+
+
+NAN_SIDES = {s: math.nan for s in SIDES}
+
+
+def _unmeasured(**why) -> FrameValues:
+    return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
+                       {s: {r: math.nan for r in REGIONS} for s in SIDES}, **why)
+
+
+# How the skin enters the reported measure.  "gated_residual" (default): mesh first, skin as
+# a gated local correction (face.skin.SkinFlow.correct); on real faces it reads a healthy smile
+# symmetric and a frozen half still (calibration/VALIDATION.md, real faces).  "reference_flow":
+# the former method, flow from the neutral frame straight to each frame fused with the mesh
+# by Movement.flow_weight; kept so the validation can show both side by side.
+METHODS = ("gated_residual", "reference_flow")
+
+
+class MovementMeter:
+    def __init__(self, movement: Movement, neutral: Neutral, method: str = "gated_residual"):
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}")
+        self.movement = movement
+        self.neutral = neutral
+        self.method = method
+        self.use_flow = movement.flow_weight > 0 and neutral.flow is not None
+
+    def measure(self, t: Tracked) -> FrameValues:
+        if not t.usable:
+            return _unmeasured()
+        pose = pose_change_deg(t.face, self.neutral.yaw_deg, self.neutral.pitch_deg)
+        if pose > HEAD_MOVED_DEG:
+            return _unmeasured(head_moved=True, pose_deg=pose)
+        if self.method == "gated_residual":
+            return self._measure_gated(t, pose)
+        mv, nx = self.movement, self.neutral.xyz
+        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        if self.use_flow:
+            fxyz = self.neutral.flow.track(t.frame.image_bgr, t.face)
+            if self.neutral.flow.occluded_fraction > OCCLUDED_FRACTION:
+                # a hand over the face (fingers assisting are normal): flag it, measure nothing
+                return _unmeasured(occluded=True)
+            fref = self.neutral.flow.ref_xyz
+            flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
+            w = flow_share(mv.flow_weight, t.face, self.neutral.flow.ref_face)
+            fused = {s: w * flow[s] + (1 - w) * mesh[s] for s in SIDES}
+        else:
+            flow, fused, w = NAN_SIDES, mesh, 0.0
+        regions = {s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s)
+                       for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+        return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
+
+    def _measure_gated(self, t: Tracked, pose: float) -> FrameValues:
+        """Mesh first, corrected by skin landmark by landmark where the gate accepts it.  The
+        correction lives in the 3-D pose-normalised frame, so a turned or nodding head needs
+        no fall-back to the mesh (a 2-D aligned crop lost a real laugh with 7 deg of pitch:
+        measuring-notes.md)."""
+        mv, nx = self.movement, self.neutral.xyz
+        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        if not self.use_flow:
+            regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()}
+                       for s in SIDES}
+            return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
+        skin = self.neutral.flow
+        corr = skin.correct(t.frame.image_bgr, t.face, t.norm)
+        if skin.occluded_fraction > OCCLUDED_FRACTION:
+            return _unmeasured(occluded=True)
+        ref = skin.ref_xyz
+        fused = {s: float(mv.change(corr.xyz, ref, s)) for s in SIDES}
+        regions = {s: {r: float(fn(corr.xyz, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()}
+                   for s in SIDES}
+        return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose,
+                           skin_share=dict(corr.share))
+
+    def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:
+        """A region's change, fused like the primary measure (the mesh alone leaks the
+        exercised region's movement into its neighbours and would fake synkinesis)."""
+        value = (1 - w) * float(fn(xyz, self.neutral.xyz, side))
+        if fxyz is not None:
+            value += w * float(fn(fxyz, self.neutral.flow.ref_xyz, side))
+        return value
+
+
+def frame_flags(t: Tracked, values: FrameValues | None = None) -> dict[str, bool]:
+    """Every quality flag of one frame (facetrack.tables.FLAG_NAMES), for the live session and
+    for imports alike: the landmarks' own flags, the picture's lighting, and what the movement
+    meter found (a covered face, a head moved from its neutral pose)."""
+    flags = dict(t.flags)
+    flags.update(lighting(t.frame.image_bgr, t.face))
+    flags["occluded"] = bool(values is not None and values.occluded)
+    flags["head_moved"] = bool(values is not None and values.head_moved)
+    return flags
+
+
+@dataclass
+class RepResult:
+    rep: int
+    t_start_s: float
+    t_peak_s: float
+    t_end_s: float
+    hold_s: float
+    amplitude: dict[str, float]          # face units
+    symmetry: R.Symmetry
+    synkinesis_units: dict[str, float]
+    synkinesis_pct: dict[str, float]
+    synkinesis_region: dict[str, str]
+    tracked_pct: float
+
+
+@dataclass
+class Series:
+    """Per-frame values of one analysed movement (face units)."""
+
+    t: np.ndarray
+    usable: np.ndarray
+    raw: dict[str, dict[str, np.ndarray]]     # "mesh"/"flow"/"fused" -> side -> values
+    regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
+    pose_deg: np.ndarray | None = None         # head turn/nod from neutral, deg
+
+    @classmethod
+    def collect(cls, times: list[float], values: list[FrameValues]) -> "Series":
+        t = np.array(times, float)
+        raw = {kind: {s: np.array([getattr(v, kind)[s] for v in values]) for s in SIDES}
+               for kind in ("mesh", "flow", "fused")}
+        regions = {s: {r: np.array([v.regions[s][r] for v in values]) for r in REGIONS} for s in SIDES}
+        return cls(t, np.array([v.usable for v in values]), raw, regions,
+                   np.array([v.pose_deg for v in values], float))
+
+
+@dataclass
+class Analysis:
+    movement: Movement
+    neutral: Neutral
+    series: Series
+    smoothed: dict[str, np.ndarray]
+    noise: dict[str, float]
+    threshold: float
+    reps: list[RepResult] = field(default_factory=list)
+    affected: str | None = None
+    left_out: list[tuple[float, float]] = field(default_factory=list)  # (peak s, head turn deg)
+    rest_s: float = REST_S
+
+    def mm(self, units: float) -> float:
+        return units * self.neutral.mm_per_unit
+
+    def pct_iod(self, units: float) -> float:
+        return 100.0 * units / self.neutral.iod
+
+    @property
+    def tracked_pct(self) -> float:
+        return 100.0 * float(self.series.usable.mean()) if self.series.usable.size else 0.0
+
+
+def results_from_series(movement: Movement, neutral: Neutral, series: Series,
+                        affected: str | None = None, rest_s: float = REST_S,
+                        kind: str = "fused") -> Analysis:
+    """Repetitions, amplitudes, symmetry and synkinesis from per-frame values (offline)."""
+    t = series.t
+    sm = {s: R.smooth(t, series.raw[kind][s]) for s in SIDES}
+    rest = t < rest_s
+    noise = {s: float(np.nanstd(sm[s][rest])) if np.isfinite(sm[s][rest]).sum() > 2 else math.nan
+             for s in SIDES}
+    worst = max((v for v in noise.values() if np.isfinite(v)), default=0.0)
+    min_amp = movement.min_amplitude_pct_iod / 100.0 * neutral.iod
+    threshold = max(R.NOISE_K * worst, min_amp)
+    floor = max(3 * worst, 0.5 * min_amp)
+    combined = np.fmax(sm["left"], sm["right"])
+    out = Analysis(movement, neutral, series, sm, noise, threshold, affected=affected, rest_s=rest_s)
+    region_sm = {s: {r: R.smooth(t, series.regions[s][r]) for r in REGIONS} for s in SIDES}
+    for w in R.find_repetitions(t, combined, threshold):
+        seg = slice(w.start, w.end + 1)
+        turned = head_turn_during(series, seg)
+        if turned > REP_HEAD_MOVED_DEG:
+            out.left_out.append((float(t[w.peak]), turned))
+            continue
+        k = len(out.reps) + 1
+        amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
+        syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
+        out.reps.append(RepResult(
+            k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
+            R.symmetry(amp["left"], amp["right"], floor, affected, noise=3 * worst), syn_u, syn_p, syn_r,
+            100.0 * float(series.usable[seg].mean())))
+    return out
+
+
+def head_turn_during(series: Series, seg: slice) -> float:
+    """Largest head turn or nod from the neutral pose within a repetition, deg (0 if unknown)."""
+    if series.pose_deg is None:
+        return 0.0
+    pose = series.pose_deg[seg]
+    return float(np.nanmax(pose)) if np.isfinite(pose).any() else 0.0
+
+
+def peak_amplitude(side: np.ndarray, combined: np.ndarray) -> float:
+    """A side's peak change within a repetition: the median over the repetition's top
+    (where the stronger side is within 80% of its peak, i.e. the hold), which is the
+    height of the peak without the upward bias that the maximum of a noisy signal has."""
+    ok = np.isfinite(side) & np.isfinite(combined)
+    if not ok.any():
+        return math.nan
+    top = ok & (combined >= R.HOLD_FRACTION * np.nanmax(combined))
+    return float(np.median(side[top])) if top.any() else float(np.nanmax(side[ok]))
+
+
+def synkinesis(movement: Movement, neutral: Neutral, region_sm, seg=slice(None)):
+    """Per side, the largest involuntary change among the regions this movement does not
+    work, in face units and as % of that region's voluntary range."""
+    units, pct, region = {}, {}, {}
+    for s in SIDES:
+        best = (math.nan, math.nan, "none")
+        for r, (_, nominal_pct) in REGION_SIGNALS.items():
+            if r in movement.regions:
+                continue
+            y = region_sm[s][r][seg]
+            if not np.isfinite(y).any():
+                continue
+            peak = max(float(np.nanmax(y)), 0.0)
+            span = float(M.eye_aperture(neutral.xyz, s)) if nominal_pct is None else nominal_pct / 100 * neutral.iod
+            p = 100.0 * peak / span if span > 0 else math.nan
+            if math.isnan(best[1]) or p > best[1]:
+                best = (peak, p, r)
+        units[s], pct[s], region[s] = best
+    return units, pct, region
+
+
+def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: str | None = None,
+                    rest_s: float = REST_S, on_frame: Callable | None = None,
+                    method: str = "gated_residual") -> Analysis:
+    """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
+    buffered: list[Tracked] = []
+    meter: MovementMeter | None = None
+    times: list[float] = []
+    values: list[FrameValues] = []
+
+    def consume(t: Tracked) -> None:
+        v = meter.measure(t)
+        times.append(t.frame.timestamp_s)
+        values.append(v)
+        if on_frame is not None:
+            on_frame(t, v, meter)
+
+    for t in tracked:
+        if meter is None:
+            buffered.append(t)
+            if t.frame.timestamp_s + 1e-9 >= rest_s:
+                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0), method)
+                for b in buffered:
+                    consume(b)
+                buffered = []
+        else:
+            consume(t)
+    if meter is None:
+        raise FacetrackError(f"the video is shorter than the {rest_s:g} s rest period needed to "
+                             "learn the neutral face", EXIT_FAILURE)
+    if not any(v.usable for v in values[len(values) // 10:]):
+        raise FacetrackError("no usable face after the rest period", EXIT_FAILURE)
+    return results_from_series(movement, meter.neutral, Series.collect(times, values), affected, rest_s)

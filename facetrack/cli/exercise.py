@@ -1,0 +1,61 @@
+"""``facetrack exercise``: the live guided session (camera or video), window optional."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facetrack.errors import FacetrackError
+from facetrack.storage.history import previous_and_first
+from facetrack.capture.video import VideoSink
+from facetrack.live.runner import run_session
+from facetrack.live.window import Window
+from facetrack.face.pipeline import Tracker
+from facetrack.storage.recorder import Recorder
+from facetrack.live.routine import load_routine
+from facetrack.live.session import ExerciseSession
+from facetrack.capture.source import FrameSource
+from facetrack.storage.store import Store, clean_name
+
+def run(args) -> int:
+    routine = load_routine(args.routine)
+    patient = clean_name(args.patient)
+    for p in (args.overlay_out, args.record_video):
+        if p is not None and not Path(p).parent.exists():
+            raise FacetrackError(f"output directory does not exist: {Path(p).parent}")
+    if args.source is not None:
+        source = FrameSource(args.source, mirrored=args.mirrored, realtime=args.realtime)
+    else:
+        source = FrameSource(args.camera, mirrored=args.mirrored)
+    window = None if args.no_window else Window()  # no display: say so before anything is recorded
+    store = Store(args.data_dir)
+    try:
+        with Tracker(args.model) as tracker:
+            pid = store.patient_id(patient, affected=args.affected)
+            settings = {"affected": args.affected, "mirror_display": not args.no_mirror, "source":
+                        "camera" if args.source is None else "file", "record_video": bool(args.record_video)}
+            recorder = Recorder(store, pid, routine.name, tracker.model_sha256, settings, source.name,
+                                video_path=args.record_video)
+            session = ExerciseSession(routine, args.affected, mirrored=not args.no_mirror,
+                                      history=previous_and_first(store, pid, recorder.session_id),
+                                      max_calibration_tries=None if args.source is None and window else 6)
+            # the videos close before the recorder, which stores the raw video's path once it exists
+            sinks: list = [VideoSink(p, overlay=o) for p, o in ((args.record_video, False), (args.overlay_out, True))
+                           if p is not None]
+            sinks += [recorder] + ([window] if window is not None else [])
+            end = run_session(source, tracker, session, sinks)
+    finally:
+        store.close()
+    done = sum(len(r.reps) for r in session.results)
+    print(f"session {recorder.session_id} for {patient}: {done} repetitions of "
+          f"{sum(1 for r in session.results if r.reps)} movements recorded in {store.path}")
+    print(f"frames {end.frames}, processed at {end.fps:.1f} fps, median latency {end.latency_ms():.0f} ms"
+          + (f", {source.dropped} dropped" if source.dropped else ""))
+    if args.record_video and recorder.video_path:
+        print(f"raw video kept (owner-only; deleted by `facetrack forget`): {recorder.video_path}")
+    if end.sink_error:
+        raise end.sink_error
+    if session.failure:
+        raise FacetrackError(session.failure)
+    if source.problem:
+        raise FacetrackError(source.problem)
+    return 0

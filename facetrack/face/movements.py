@@ -1,0 +1,120 @@
+"""The catalogue: every prescribed movement, defined once.
+
+Ids are those of the exercise programme (docs: shared exercises.md).  A movement names
+its primary per-side measure (a function of :mod:`facetrack.face.measures`) and the direction
+of a correct movement: the change from neutral, times ``direction``, is positive when the
+person moves the right way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from facetrack.face import measures as M
+from facetrack.errors import FacetrackError
+
+
+@dataclass(frozen=True)
+class Movement:
+    id: str
+    name: str
+    instruction: str
+    regions: tuple[str, ...]
+    measure_name: str                 # what the primary measure is, for people
+    measure: Callable                 # (xyz, side) -> value, or (xyz, neutral, side) if relative
+    direction: float                  # +1: the measure grows in a correct movement, -1: shrinks
+    relative: bool = False            # measure needs the neutral face itself
+    flow_weight: float = 0.0          # share of skin motion (optical flow) in the fused measure
+    min_amplitude_pct_iod: float = 1.5  # smaller peaks are not counted as repetitions
+    muscle: str = ""
+
+    def change(self, xyz: np.ndarray, neutral: np.ndarray, side: str) -> np.ndarray:
+        """Change from neutral in the correct direction (face units; positive = correct)."""
+        if self.relative:
+            return self.measure(xyz, neutral, side)
+        return self.direction * (self.measure(xyz, side) - self.measure(neutral, side))
+
+
+# Flow weight: with the former method (MovementMeter(method="reference_flow")) the share of
+# skin motion (flow from the neutral frame straight to each frame) in the reported measure
+# near the neutral pose.  The reported method (gated_residual, facetrack.face.skin.SkinFlow.correct)
+# decides landmark by landmark instead: the mesh stands wherever the skin residual fails its
+# gate (teeth appearing in a smile), skin corrects it elsewhere (a still half the mesh leaks
+# onto); there any flow_weight > 0 only switches the skin correction on.  Every movement
+# keeps 1.0: on ground truth the skin reads the per-side ratio far better than the mesh for
+# every movement (calibration/VALIDATION.md).
+CATALOGUE: dict[str, Movement] = {m.id: m for m in (
+    Movement("frown", "Frown", "Pull your eyebrows together and down, as hard as you can.",
+             ("brow",), "inner brow travel toward the midline and down", M.inner_brow_medial_down,
+             +1, flow_weight=1.0, muscle="corrugator supercilii"),
+    Movement("brow_raise", "Raise the eyebrows", "Lift both eyebrows as high as you can, a surprised look.",
+             ("brow",), "brow height above the eye line", M.brow_height, +1, flow_weight=1.0,
+             muscle="frontalis"),
+    Movement("eye_close_tight", "Close the eyes tightly", "Shut both eyes firmly, then open them.",
+             ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
+             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi"),
+    Movement("eye_close_alternate", "Tight and light eye closure",
+             "Close your eyes tightly, open, then close them lightly; keep alternating.",
+             ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
+             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi"),
+    Movement("nostril_flare", "Flare the nostrils", "Widen your nostrils as if you were short of breath.",
+             ("nose",), "alar width from the midline", M.alar_width, +1, flow_weight=1.0,
+             min_amplitude_pct_iod=0.8, muscle="dilator naris"),
+    Movement("nostril_narrow", "Narrow the nostrils", "Pinch your nostrils narrow, as if meeting a bad smell.",
+             ("nose",), "alar width from the midline", M.alar_width, -1, flow_weight=1.0,
+             min_amplitude_pct_iod=0.8, muscle="compressor naris"),
+    Movement("nose_wrinkle", "Wrinkle the nose", "Wrinkle your nose so lines form at its root.",
+             ("nose",), "alar base to inner eye corner distance", M.alar_to_inner_canthus, -1,
+             flow_weight=1.0, min_amplitude_pct_iod=1.0,
+             muscle="procerus, levator labii superioris alaeque nasi"),
+    Movement("lip_pucker_u", "Pucker: say \"u\"", "Push your lips forward as if saying \"oo\".",
+             ("mouth",), "mouth-corner travel toward the midline", M.corner_from_midline, -1,
+             flow_weight=1.0, muscle="orbicularis oris"),
+    Movement("lip_spread_i", "Spread: say \"i\"", "Pull your lips wide and back as if saying \"ee\".",
+             ("mouth",), "mouth-corner excursion outward and up", M.corner_out_up, +1,
+             flow_weight=1.0, muscle="risorius, zygomaticus"),
+    Movement("upper_lip_raise", "Show the upper gums", "Lift your upper lip to show your upper gums.",
+             ("mouth",), "upper-lip height toward the alar base", M.upper_lip_to_ala, -1,
+             flow_weight=1.0, muscle="levator labii superioris"),
+    Movement("lower_lip_lower", "Show the lower gums", "Pull your lower lip down to show your lower gums.",
+             ("mouth",), "lower-lip travel down", M.lower_lip_height, -1, flow_weight=1.0,
+             muscle="depressor labii inferioris"),
+    Movement("lip_hold", "Hold between the lips", "Hold something light between your lips and move it.",
+             ("mouth",), "lip movement from neutral (each half of the lips)", M.lip_displacement, +1,
+             relative=True, flow_weight=1.0, muscle="orbicularis oris"),
+)}
+
+MOVEMENT_IDS = tuple(CATALOGUE)
+
+
+def get_movement(movement_id: str) -> Movement:
+    try:
+        return CATALOGUE[movement_id]
+    except KeyError:
+        raise FacetrackError(f"unknown movement {movement_id!r}; known: {', '.join(MOVEMENT_IDS)}") from None
+
+
+# Region signals for synkinesis: how much each region moves, whatever the exercise.
+# (name, change function (xyz, neutral, side) -> face units >= 0 when moving, nominal
+# voluntary range in % of the interocular distance when the person's own is not known)
+def _eye_closing(xyz, neutral, side):
+    return M.eye_aperture(neutral, side) - M.eye_aperture(xyz, side)
+
+
+def _brow_moving(xyz, neutral, side):
+    return np.abs(M.brow_height(xyz, side) - M.brow_height(neutral, side))
+
+
+def _nose_moving(xyz, neutral, side):
+    return np.abs(M.alar_width(xyz, side) - M.alar_width(neutral, side))
+
+
+REGION_SIGNALS = {
+    "brow": (_brow_moving, 15.0),
+    "eye": (_eye_closing, None),  # None: the range is the person's own open aperture
+    "nose": (_nose_moving, 8.0),
+    "mouth": (M.corner_displacement, 20.0),
+}

@@ -1,0 +1,129 @@
+"""Pure drawing: ``annotate(scene, state) -> scene``.  No measuring happens here.
+
+Layout keeps the middle of the frame, where the face is, clear: per-side bars stand at the
+frame's outer edges, text sits in bands at the top and bottom.  Every bar carries a word
+and a number as well as a colour, so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+FONT = cv2.FONT_HERSHEY_DUPLEX
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+# Okabe-Ito blue and vermillion (BGR), the same as the plots.
+SIDE_BGR = {"left": (178, 114, 0), "right": (0, 94, 213)}
+WARN_BGR = (0, 200, 255)
+
+
+@dataclass
+class OverlayState:
+    """Everything the overlay shows; built by the session or ``analyze`` from measures."""
+
+    title: str = ""
+    subtitle: str = ""
+    bars: dict[str, float] = field(default_factory=dict)   # side -> 0..1 of the target movement
+    bar_text: dict[str, str] = field(default_factory=dict)  # side -> e.g. "4.2 mm"
+    symmetry_text: str = ""
+    rep_text: str = ""
+    hold_text: str = ""
+    warnings: list[str] = field(default_factory=list)
+    big_text: str = ""
+    side_label: str = "YOUR"      # "YOUR LEFT" for patients, "PATIENT" for clinicians
+    mirrored: bool = True          # display mirrored (the patient's left on the screen's left)
+    points_xy: np.ndarray | None = None   # measured landmarks, input image pixels
+    lines: list[str] = field(default_factory=list)  # a panel of lines (summary screen)
+    keys_text: str = ""           # the keys, always shown small at the very bottom
+    paused: bool = False          # a PAUSED banner across the middle: the picture is not frozen
+
+
+def _scale(img: np.ndarray) -> float:
+    return max(img.shape[0] / 480.0, 0.6)
+
+
+def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left"):
+    """Text with a dark outline, legible on any background."""
+    s = size * _scale(img)
+    th = max(1, int(round(thickness * _scale(img))))
+    (w, h), _ = cv2.getTextSize(text, FONT, s, th)
+    x, y = org
+    if anchor == "center":
+        x -= w // 2
+    elif anchor == "right":
+        x -= w
+    cv2.putText(img, text, (int(x), int(y)), FONT, s, BLACK, th + 3, cv2.LINE_AA)
+    cv2.putText(img, text, (int(x), int(y)), FONT, s, color, th, cv2.LINE_AA)
+    return w, h
+
+
+def _band(img, y0, y1, alpha=0.55):
+    roi = img[max(y0, 0):max(y1, 0)]
+    roi[:] = (roi * (1 - alpha)).astype(np.uint8)
+
+
+def _bar(img, side: str, value: float, text: str, label: str, on_left: bool):
+    h, w = img.shape[:2]
+    k = _scale(img)
+    bw, top, bottom = int(34 * k), int(h * 0.30), int(h * 0.80)
+    x0 = int(10 * k) if on_left else w - int(10 * k) - bw
+    cv2.rectangle(img, (x0, top), (x0 + bw, bottom), (40, 40, 40), -1)
+    fill = int((bottom - top) * float(np.clip(value, 0, 1.2)) / 1.2)
+    cv2.rectangle(img, (x0, bottom - fill), (x0 + bw, bottom), SIDE_BGR[side], -1)
+    target = bottom - int((bottom - top) / 1.2)  # the full-movement mark (1.0)
+    cv2.line(img, (x0 - 4, target), (x0 + bw + 4, target), WHITE, 2)
+    cv2.rectangle(img, (x0, top), (x0 + bw, bottom), WHITE, 2)
+    anchor, tx = ("left", x0) if on_left else ("right", x0 + bw)
+    put_text(img, f"{label} {side.upper()}", (tx, top - int(30 * k)), 0.6, anchor=anchor)
+    if text:
+        put_text(img, text, (tx, top - int(8 * k)), 0.6, anchor=anchor)
+
+
+def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
+    """Return a new image: the (optionally mirrored) scene with the state drawn on it."""
+    img = np.ascontiguousarray(scene_bgr[:, ::-1]) if state.mirrored else scene_bgr.copy()
+    h, w = img.shape[:2]
+    k = _scale(img)
+    if state.points_xy is not None:
+        pts = state.points_xy.copy()
+        if state.mirrored:
+            pts[:, 0] = w - pts[:, 0]
+        for x, y in pts.astype(int):
+            cv2.circle(img, (int(x), int(y)), max(1, int(k)), (200, 255, 200), -1, cv2.LINE_AA)
+    # The top band holds all the words, so the face (brows included) stays uncovered.
+    _band(img, 0, int(96 * k))
+    put_text(img, state.title, (int(12 * k), int(30 * k)), 0.9)
+    if state.subtitle:
+        put_text(img, state.subtitle, (int(12 * k), int(58 * k)), 0.55)
+    if state.big_text:
+        put_text(img, state.big_text, (w - int(12 * k), int(36 * k)), 1.3, WARN_BGR, 3, anchor="right")
+    if state.rep_text:
+        put_text(img, state.rep_text, (int(12 * k), int(86 * k)), 0.7)
+    if state.hold_text:
+        put_text(img, state.hold_text, (w - int(12 * k), int(86 * k)), 0.7, WARN_BGR, anchor="right")
+    # patient's left is on the screen's left in a mirror view, on its right otherwise
+    for side, value in state.bars.items():
+        on_left = (side == "left") == state.mirrored
+        _bar(img, side, value, state.bar_text.get(side, ""), state.side_label, on_left)
+    bottom_lines = ([state.symmetry_text] if state.symmetry_text else []) + [f"! {m}" for m in state.warnings]
+    keys = int(18 * k) if state.keys_text else 0  # a thin strip of its own under everything
+    if bottom_lines or keys:
+        _band(img, h - keys - int((12 + 30 * len(bottom_lines)) * k) if bottom_lines else h - keys, h)
+        for i, line in enumerate(bottom_lines):
+            color = WARN_BGR if line.startswith("!") else WHITE
+            put_text(img, line, (w // 2, h - keys - int((12 + 30 * (len(bottom_lines) - 1 - i)) * k)), 0.75,
+                     color, anchor="center")
+    if state.paused:
+        mid = h // 2
+        _band(img, mid - int(44 * k), mid + int(40 * k), 0.7)
+        put_text(img, "PAUSED", (w // 2, mid), 1.6, WARN_BGR, 3, anchor="center")
+        put_text(img, "press space to resume", (w // 2, mid + int(30 * k)), 0.7, anchor="center")
+    if state.keys_text:
+        put_text(img, state.keys_text, (w // 2, h - int(5 * k)), 0.42, (210, 210, 210), 1, anchor="center")
+    if state.lines:
+        _band(img, int(96 * k), int((112 + 30 * len(state.lines)) * k), 0.75)
+        for i, line in enumerate(state.lines):
+            put_text(img, line, (int(20 * k), int((126 + 30 * i) * k)), 0.62)
+    return img

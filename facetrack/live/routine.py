@@ -1,0 +1,100 @@
+"""Exercise routines: which movements, how many repetitions, hold and rest times.
+
+A routine file is TOML::
+
+    name = "mornings"
+    [[movement]]
+    id = "brow_raise"
+    reps = 5          # 1..30
+    hold_s = 2.0      # 0.5..15
+    rest_s = 2.0      # 0.5..30
+
+Only movements from the catalogue are accepted; anything else is a one-line error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from facetrack.errors import FacetrackError
+from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS
+
+LIMITS = {"reps": (1, 30), "hold_s": (0.5, 15.0), "rest_s": (0.5, 30.0)}
+DEFAULTS = {"reps": 3, "hold_s": 2.0, "rest_s": 2.0}
+
+
+@dataclass(frozen=True)
+class Step:
+    movement: str
+    reps: int = 3
+    hold_s: float = 2.0
+    rest_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Routine:
+    name: str
+    steps: tuple[Step, ...]
+
+
+BUILTIN = {
+    # The whole programme, in the order it is written (forehead, eyes, nose, lips).
+    "full": Routine("full", tuple(Step(m) for m in MOVEMENT_IDS)),
+    "quick": Routine("quick", tuple(Step(m, reps=2, hold_s=1.5, rest_s=1.5) for m in
+                                    ("brow_raise", "eye_close_tight", "lip_spread_i", "lip_pucker_u"))),
+}
+
+
+def _number(item: dict, key: str, where: str) -> float:
+    value = item.get(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FacetrackError(f"{where}: {key} must be a number, not {value!r}")
+    lo, hi = LIMITS[key]
+    if not lo <= value <= hi:
+        raise FacetrackError(f"{where}: {key} = {value} is outside {lo}..{hi}")
+    return value
+
+
+def parse_routine(text: str, name: str) -> Routine:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FacetrackError(f"routine {name} is not valid TOML: {exc}") from None
+    items = data.get("movement")
+    if not isinstance(items, list) or not items:
+        raise FacetrackError(f"routine {name} has no [[movement]] entries")
+    if len(items) > 100:
+        raise FacetrackError(f"routine {name} has {len(items)} movements; at most 100")
+    steps = []
+    for k, item in enumerate(items, start=1):
+        where = f"routine {name}, movement {k}"
+        if not isinstance(item, dict):
+            raise FacetrackError(f"{where}: must be a table with an id")
+        unknown = set(item) - {"id", *LIMITS}
+        if unknown:
+            raise FacetrackError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        mid = item.get("id")
+        if mid not in CATALOGUE:
+            raise FacetrackError(f"{where}: unknown movement {mid!r}; known: {', '.join(MOVEMENT_IDS)}")
+        steps.append(Step(mid, int(_number(item, "reps", where)), float(_number(item, "hold_s", where)),
+                          float(_number(item, "rest_s", where))))
+    label = data.get("name", name)
+    return Routine(str(label)[:80] if isinstance(label, str) else name, tuple(steps))
+
+
+def load_routine(spec: str | None) -> Routine:
+    """A built-in routine by name, or a TOML file."""
+    if spec is None:
+        return BUILTIN["full"]
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    path = Path(spec)
+    if not path.is_file():
+        raise FacetrackError(f"no routine named {spec!r} (built-in: {', '.join(BUILTIN)}) and no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FacetrackError(f"cannot read routine {path}: {exc.__class__.__name__}") from None
+    return parse_routine(text, path.name)

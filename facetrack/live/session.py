@@ -1,0 +1,415 @@
+"""The guided exercise session: a frame-driven state machine, free of any window or camera.
+
+``ExerciseSession.step(tracked)`` advances on each frame's own timestamp and returns a
+:class:`SessionFrame`: the :class:`OverlayState` to draw and the frame's table records;
+``key(k)`` takes the user's keys.  What is to be kept (the neutral face, each finished
+repetition, a redo) is queued as records of :mod:`facetrack.tables` and collected with
+``take_stored()``.  The session knows nothing of storage, windows or cameras: the runner
+(:func:`facetrack.live.runner.run_session`) feeds it and hands its output to the sinks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from facetrack.face import landmarks as L, measures as M
+
+from facetrack.analysis import reps as R
+from facetrack.analysis.meter import (FrameValues, MovementMeter, Neutral, RepResult, Series, build_neutral,
+                                      frame_flags, peak_amplitude, results_from_series)
+from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
+from facetrack.capture.source import Frame
+from facetrack.face.skin import LIVE_IOD_PX, STABLE
+from facetrack.face.movements import get_movement
+from facetrack.live.overlay import OverlayState, annotate
+from facetrack.face.pipeline import Tracked
+from facetrack.face.quality import STILL_IOD, lighting
+from facetrack.live.routine import Routine
+from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
+
+CALIBRATION_S = 3.0
+INSTRUCT_S = 4.0
+MOVE_LEAD_S = 1.0         # time to reach the position before the hold starts
+RETURN_S = 0.6            # the measure window runs this far into the rest (the face relaxing)
+LIVE_REST_S = 2.0         # the end of the instructions is the rest each repetition is measured against
+SUMMARY_S = 8.0
+MAX_CALIBRATION_TRIES = 6
+LIVE_SMOOTH_FRAMES = 5    # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
+
+KEYS_TEXT = "space pause   n skip   r redo   q end"
+
+WARNING_TEXT = {
+    "no_face": "face not found: look at the camera",
+    "head_turned": "turn your face to the camera",
+    "head_tilted": "hold your head straight",
+    "too_small": "come closer to the camera",
+    "out_of_frame": "move your whole face into the picture",
+    "too_dark": "too dark: add light in front of you",
+    "overexposed": "too bright: avoid light behind the camera",
+    "occluded": "hand or object over the face: frames not measured",
+    "head_moved": "keep your head still, facing the camera as at the start",
+}
+
+
+@dataclass
+class StepResult:
+    movement: str
+    reps: list[RepResult] = field(default_factory=list)
+    skipped: bool = False
+
+    def median_symmetry(self) -> float:
+        vals = [r.symmetry.symmetry_pct for r in self.reps if not math.isnan(r.symmetry.symmetry_pct)]
+        return float(np.median(vals)) if vals else math.nan
+
+
+@dataclass
+class SessionFrame:
+    """What one frame of the session gives the sinks."""
+
+    frame: Frame
+    overlay: OverlayState
+    record: FrameRecord | None       # None once the session is over (the summary screen)
+    landmarks: LandmarkRow | None
+    _image: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        """The overlay drawn on the frame, made once for every sink that shows or writes it."""
+        if self._image is None:
+            self._image = annotate(self.frame.image_bgr, self.overlay)
+        return self._image
+
+
+class ExerciseSession:
+    """The guided routine as a phase machine: calibrate, then per step instruct -> move/hold
+    -> rest for each repetition, then the summary.  Times come from the frames."""
+
+    def __init__(self, routine: Routine, affected: str | None = None,
+                 mirrored: bool = True, history: dict | None = None, max_calibration_tries: int | None = None):
+        self.routine = routine
+        self._stored: list = []
+        self.complete = False
+        self.affected = affected
+        self.mirrored = mirrored
+        self.history = history or {}
+        self.max_tries = max_calibration_tries
+        self.phase = "calibrate"
+        self.phase_t0: float | None = None
+        self.now = 0.0
+        self.paused = False
+        self.pause_t0 = 0.0
+        self.calib: list[Tracked] = []
+        self.calib_tries = 0
+        self.calib_message = ""
+        self.neutral: Neutral | None = None
+        self.step_index = 0
+        self.rep_index = 0
+        self.meter: MovementMeter | None = None
+        self.results: list[StepResult] = []
+        self.done = False
+        self.ended_by_user = False
+        self.failure: str | None = None
+        self._window: list = []
+        self._rest: list = []      # (t, FrameValues) of the instructions: the face at rest
+        self._rest_end = 0.0
+        self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
+        self._best: dict[str, float] = {}
+
+    @property
+    def _m(self) -> MovementMeter:
+        """The current movement's meter (set from the first step on)."""
+        assert self.meter is not None, "no movement is being measured yet"
+        return self.meter
+
+    @property
+    def _n(self) -> Neutral:
+        """The calibrated neutral face (set once calibration succeeded)."""
+        assert self.neutral is not None, "not calibrated yet"
+        return self.neutral
+
+    # -- public ---------------------------------------------------------------------
+    def key(self, k: str) -> None:
+        if k in ("q", "esc", "close"):
+            self.ended_by_user = True
+            self._finish()
+        elif k == "space":
+            self.paused = not self.paused
+            if self.paused:
+                self.pause_t0 = self.now
+            elif self.phase_t0 is not None:
+                self.phase_t0 += self.now - self.pause_t0  # the paused time does not count
+        elif k == "n" and self.phase in ("instruct", "move", "rest"):
+            self._current_result().skipped = True
+            self._next_step()
+        elif k == "r" and self.phase in ("instruct", "move", "rest"):
+            self._stored.append(RedoRecord(self.step_index))
+            self._current_result().reps.clear()
+            self._enter_step(self.step_index, redo=True)
+
+    def step(self, t: Tracked) -> SessionFrame:
+        self.now = t.frame.timestamp_s
+        if self.phase_t0 is None:
+            self.phase_t0 = self.now
+        values = None
+        if self.meter is not None and not self.paused and self.phase in ("move", "rest", "instruct"):
+            values = self._measure(t)
+        flags = frame_flags(t, values)
+        record = lms = None
+        if self.phase != "summary" and not self.done:
+            step = self.step_index if self.meter is not None else -1
+            mm = self._n.mm_per_unit if self.neutral is not None else math.nan
+            record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values,
+                                  flags, mm)
+            lms = landmark_row(step, t)
+        if not self.paused and not self.done:
+            self._advance(t, flags, values)
+        return SessionFrame(t.frame, self._view(t, flags, values), record, lms)
+
+    def take_stored(self) -> list:
+        """What is to be kept since the last call: NeutralRecord, RepRecord, RedoRecord."""
+        out, self._stored = self._stored, []
+        return out
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.phase_t0 is None else self.now - self.phase_t0
+
+    # -- phases ---------------------------------------------------------------------
+    def _advance(self, t: Tracked, flags, values) -> None:
+        if self.phase == "calibrate":
+            self._calibrate(t, flags)
+        elif self.phase == "instruct":
+            self._rest.append((self.now, values))
+            if self.elapsed >= INSTRUCT_S:
+                self._rest_end = self.now
+                self._set_phase("move", after=INSTRUCT_S)
+        elif self.phase == "move":
+            self._window.append((self.now, values))
+            if self.elapsed >= self.move_s:
+                self._set_phase("rest", after=self.move_s)
+        elif self.phase == "rest":
+            if self.elapsed <= RETURN_S:
+                self._window.append((self.now, values))
+            if self.elapsed >= self._step().rest_s:
+                self._close_rep(after=self._step().rest_s)
+        elif self.phase == "summary" and self.elapsed >= SUMMARY_S:
+            self.done = True
+
+    def _set_phase(self, phase: str, after: float | None = None) -> None:
+        """Enter ``phase``; ``after`` = the planned length of the phase just ended, so its
+        end is on the schedule, not on whichever frame noticed it (no drift over a session)."""
+        self.phase = phase
+        self.phase_t0 = self.now if after is None or self.phase_t0 is None else self.phase_t0 + after
+
+    def _calibrate(self, t: Tracked, flags) -> None:
+        self.calib.append(t)
+        if self.elapsed < CALIBRATION_S:
+            return
+        problem = self._calibration_problem()
+        if problem is None:
+            self.neutral = build_neutral(self.calib, with_flow=True, flow_iod_px=LIVE_IOD_PX)
+            self._stored.append(neutral_record(self.neutral))
+            self.calib = []
+            self._enter_step(0, after=CALIBRATION_S)
+            return
+        self.calib_tries += 1
+        self.calib_message = problem
+        self.calib = []
+        self._set_phase("calibrate", after=CALIBRATION_S)
+        if self.max_tries is not None and self.calib_tries >= self.max_tries:
+            self.failure = f"could not calibrate a neutral face after {self.calib_tries} tries: {problem}"
+            self._finish()
+
+    def _calibration_problem(self) -> str | None:
+        frames = self.calib
+        usable = [c for c in frames if c.usable]
+        if len(usable) < 0.8 * len(frames) or len(usable) < 5:
+            bad = [k for c in frames for k, v in c.flags.items() if v]
+            worst = max(set(bad), key=bad.count) if bad else "no_face"
+            return WARNING_TEXT.get(worst, worst)
+        light = [lighting(c.frame.image_bgr, c.face) for c in usable[:: max(1, len(usable) // 5)]]
+        if sum(x["too_dark"] for x in light) > len(light) / 2:
+            return WARNING_TEXT["too_dark"]
+        if sum(x["overexposed"] for x in light) > len(light) / 2:
+            return WARNING_TEXT["overexposed"]
+        centres = np.array([c.face.xy[STABLE].mean(axis=0) for c in usable])
+        iod_px = np.median([c.norm.iod * c.norm.px_per_unit for c in usable if c.norm is not None])
+        if float(np.linalg.norm(centres.std(axis=0))) > STILL_IOD * iod_px * 3:
+            return "keep your head still"
+        return None
+
+    def _enter_step(self, index: int, redo: bool = False, after: float | None = None) -> None:
+        self.step_index = index
+        if index >= len(self.routine.steps):
+            self._finish(complete=True)
+            return
+        mv = get_movement(self._step().movement)
+        self.meter = MovementMeter(mv, self._n)
+        if not redo:
+            self.results.append(StepResult(mv.id))
+        self.rep_index = 0
+        self._window = []
+        self._rest = []
+        self._set_phase("instruct", after=after)
+
+    def _next_step(self) -> None:
+        self._enter_step(self.step_index + 1)
+
+    @property
+    def move_s(self) -> float:
+        return self._step().hold_s + MOVE_LEAD_S
+
+    def _close_rep(self, after: float) -> None:
+        self.rep_index += 1
+        rep = self._rep_result(self.rep_index)
+        self._current_result().reps.append(rep)
+        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._n, rep)))
+        self._window = []
+        if self.rep_index >= self._step().reps:
+            self._enter_step(self.step_index + 1, after=after)
+        else:
+            self._set_phase("move", after=after)
+
+    def _finish(self, complete: bool = False) -> None:
+        if self.phase == "summary" or self.done:
+            self.done = True
+            return
+        self.complete = complete and not self.ended_by_user and self.failure is None
+        if self.results and not self.failure:
+            self._set_phase("summary")
+            if self.ended_by_user:
+                self.done = True
+        else:
+            self.done = True
+
+    # -- measuring ------------------------------------------------------------------
+    def _measure(self, t: Tracked) -> FrameValues:
+        v = self._m.measure(t)
+        if not v.usable:
+            return v
+        for s in L.SIDES:
+            self._recent[s].append(v.fused[s])
+        return v
+
+    def smoothed(self, side: str) -> float:
+        vals = self._recent[side]
+        return float(np.median(vals)) if vals else math.nan
+
+    def _rep_result(self, k: int) -> RepResult:
+        """The repetition as ``analyze`` would read it: the offline summariser
+        (analysis.meter.results_from_series: zero-phase smoothing, 20% start/end, median of
+        the peak top, noise margin) run on the rest before the movement (the end of the
+        instructions, face relaxed) followed by the repetition's window."""
+        rest_from = self._rest_end - LIVE_REST_S
+        pairs = [(t, v) for t, v in self._rest if t >= rest_from and v is not None]
+        n_rest = len(pairs)
+        pairs += [(t, v) for t, v in self._window if v is not None]
+        if len(pairs) == n_rest:
+            nan = {s: math.nan for s in L.SIDES}
+            return RepResult(k, self.now, self.now, self.now, 0.0, nan, R.symmetry(0, 0, 1), nan, nan,
+                             {s: "none" for s in L.SIDES}, 0.0)
+        t0 = pairs[0][0]
+        series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
+        rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
+        a = results_from_series(self._m.movement, self._n, series, self.affected, rest_s=rest_s)
+        window = slice(n_rest, None)
+        if a.reps:  # the strongest one if the patient moved twice in one window
+            rep = max(a.reps, key=lambda r: max(r.amplitude.values()))
+            rep = replace(rep, rep=k, t_start_s=rep.t_start_s + t0, t_peak_s=rep.t_peak_s + t0,
+                          t_end_s=rep.t_end_s + t0)
+        else:  # nothing stood clear of the rest noise (or the head turned): not a movement
+            amp = {s: peak_amplitude(a.smoothed[s][window], np.fmax(a.smoothed["left"], a.smoothed["right"])[window])
+                   for s in L.SIDES}
+            status = R.symmetry(0, 0, 1)
+            if a.left_out:
+                status = replace(status, status="head moved")
+            rep = RepResult(k, float(series.t[n_rest] + t0), float(series.t[n_rest] + t0), float(series.t[-1] + t0),
+                            0.0, {s: (0.0 if math.isnan(v) else v) for s, v in amp.items()}, status,
+                            {s: math.nan for s in L.SIDES}, {s: math.nan for s in L.SIDES},
+                            {s: "none" for s in L.SIDES}, 100.0 * float(series.usable[window].mean()))
+        self._best[self._m.movement.id] = max(self._best.get(self._m.movement.id, 0.0),
+                                              *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0)
+        return rep
+
+    # -- drawing state --------------------------------------------------------------
+    def _step(self):
+        return self.routine.steps[self.step_index]
+
+    def _current_result(self) -> StepResult:
+        return self.results[-1]
+
+    def _view(self, t: Tracked, flags, values) -> OverlayState:
+        state = OverlayState(mirrored=self.mirrored, side_label="YOUR", keys_text=KEYS_TEXT)
+        state.warnings = [WARNING_TEXT[k] for k, v in flags.items() if v and k in WARNING_TEXT][:2]
+        state.paused = self.paused
+        if self.phase == "calibrate":
+            state.title = "Relax your face and look at the camera"
+            state.subtitle = (f"{self.calib_message} - let's try again" if self.calib_message
+                              else "measuring your neutral face")
+            state.rep_text = f"{max(0.0, CALIBRATION_S - self.elapsed):.0f} s"
+            return state
+        if self.phase == "summary" or self.done:
+            return self._summary_view(state)
+        step, mv = self._step(), self._m.movement
+        state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
+        state.subtitle = mv.instruction
+        state.rep_text = f"repetition {min(self.rep_index + (self.phase != 'instruct'), step.reps)} of {step.reps}"
+        if self.phase == "instruct":
+            state.big_text = f"get ready {max(0.0, INSTRUCT_S - self.elapsed):.0f}"
+        elif self.phase == "move":
+            left = self.move_s - self.elapsed
+            state.big_text = "MOVE" if self.elapsed < MOVE_LEAD_S else "HOLD"
+            state.hold_text = f"hold {max(left, 0):.1f} s"
+        else:
+            state.big_text = "relax"
+        self._fill_bars(state)
+        done = self._current_result().reps
+        if done:
+            s = done[-1].symmetry
+            state.symmetry_text = ("last rep: no movement" if s.status == "no movement" else
+                                   f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})")
+        return state
+
+    def _fill_bars(self, state: OverlayState) -> None:
+        mv = self._m.movement
+        if "eye" in mv.regions:  # closure as a share of the open eye
+            target = {s: float(M.eye_aperture(self._n.xyz, s)) for s in L.SIDES}
+        else:
+            nominal = 4 * mv.min_amplitude_pct_iod / 100 * self._n.iod
+            t = max(nominal, self._best.get(mv.id, 0.0))
+            target = {s: t for s in L.SIDES}
+        for s in L.SIDES:
+            v = self.smoothed(s)
+            if math.isfinite(v):
+                state.bars[s] = max(v, 0.0) / target[s]
+                state.bar_text[s] = (f"{100 * max(v, 0) / target[s]:.0f}% shut" if "eye" in mv.regions
+                                     else f"{v * self._n.mm_per_unit:+.1f} mm")
+
+    def _summary_view(self, state: OverlayState) -> OverlayState:
+        state.title = "Session summary"
+        state.subtitle = "symmetry: today / last time / first time  (q to close)"
+        state.lines = summary_lines(self.results, self.history)
+        return state
+
+
+def summary_lines(results: list[StepResult], history: dict) -> list[str]:
+    """One line per movement: today's median symmetry beside the last and first session's."""
+    lines = []
+    for res in results:
+        today = res.median_symmetry()
+        prev, first = history.get(res.movement, (math.nan, math.nan))
+
+        def fmt(v):
+            return "  --" if math.isnan(v) else f"{v:3.0f}%"
+        trend = ""
+        if not math.isnan(today) and not math.isnan(prev):
+            delta = today - prev
+            trend = "  = same" if abs(delta) < 3 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
+        label = get_movement(res.movement).name[:24]
+        status = " (skipped)" if res.skipped and not res.reps else ""
+        lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
+    return lines[:14]

@@ -1,0 +1,331 @@
+"""Fast tier: the real session pipeline (runner, session, meter, recorder, store, overlay video,
+report) driven by stored MediaPipe faces through the landmarker seam, without the model.
+
+The clip is tests/data/replay_session.mp4 (a generated session: the patient's left moves at
+half the right's amplitude; routine replay_session.toml: brow raise x2, "i" spread x1) and
+its faces tests/data/replay_session.npz (tests/data/make_replay.py).  To keep the tier
+inside a minute the session sees every third frame: a 10 fps camera, real frames with their
+own times; the skin flow (the expensive part) runs on each of them.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import sqlite3
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import DATA, shared_once
+
+from facetrack.capture.replay import ReplayLandmarker, load_face_frames
+from facetrack.capture.source import Frame, FrameSource
+from facetrack.capture.video import VideoSink
+from facetrack.errors import FacetrackError
+from facetrack.face.pipeline import Tracker
+from facetrack.live.routine import load_routine
+from facetrack.live.runner import run_session
+from facetrack.live.session import ExerciseSession
+from facetrack.storage.recorder import Recorder
+from facetrack.storage.store import Store
+from facetrack.tables import RepRecord
+
+CLIP = DATA / "replay_session.mp4"
+FACES = DATA / "replay_session.npz"
+ROUTINE = DATA / "replay_session.toml"
+EVERY = 3  # of the clip's 30 fps: the session runs at 10 fps
+WEAK = "left"  # the generator moved the patient's left at half the amplitude
+
+
+def every_third(path: Path):
+    for frame in FrameSource(str(path)):
+        if frame.index % EVERY == 0:
+            yield frame
+
+
+class Spy:
+    """A sink after the recorder: what the session handed out, and what another connection
+    to the database could see at the moment each repetition was handed over."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self.frames: list = []
+        self.committed_at_rep: list[tuple[int, int]] = []  # (reps, frames) visible then
+        self.closed = 0
+        self.keys: Keys | None = None
+
+    def on_frame(self, out):
+        self.frames.append(out)
+
+    def on_stored(self, item):
+        if isinstance(item, RepRecord):
+            db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+            try:
+                self.committed_at_rep.append(
+                    (
+                        db.execute("SELECT count(*) FROM reps").fetchone()[0],
+                        db.execute("SELECT count(*) FROM frames").fetchone()[0],
+                    )
+                )
+            finally:
+                db.close()
+
+    def on_close(self, end):
+        self.closed += 1
+
+
+class Keys:
+    """Presses keys as a patient would, one after the other: each (key, step, phase, reps done
+    in the step) is pressed at the first frame that matches, after the previous one."""
+
+    def __init__(self, session: ExerciseSession, plan):
+        self.session, self.plan, self.pressed = session, list(plan), []
+
+    def on_frame(self, out):
+        s = self.session
+        if len(self.pressed) == len(self.plan):
+            return None
+        key, step, phase, reps_done = self.plan[len(self.pressed)]
+        if s.step_index == step and s.phase == phase and s.results and len(s.results[-1].reps) == reps_done:
+            self.pressed.append(key)
+            return key
+        return None
+
+
+def run(data_dir: Path, keys=None, overlay: Path | None = None):
+    store = Store(data_dir)
+    pid = store.patient_id("Replay Patient", affected=WEAK)
+    routine = load_routine(str(ROUTINE))
+    tracker = Tracker(landmarker=ReplayLandmarker(FACES))
+    rec = Recorder(store, pid, routine.name, tracker.model_sha256, {"affected": WEAK}, CLIP.name)
+    session = ExerciseSession(routine, WEAK, max_calibration_tries=2)
+    spy = Spy(store.path)
+    sinks: list = ([VideoSink(overlay, overlay=True)] if overlay else []) + [rec, spy]
+    spy.keys = Keys(session, keys or [])
+    sinks.append(spy.keys)
+    with tracker:
+        end = run_session(every_third(CLIP), tracker, session, sinks)
+    return store, rec, session, end, spy
+
+
+class Seen:
+    """What the sinks saw of the shared run, as kept on disk for the other worker."""
+
+    def __init__(self, spy: Spy):
+        self.frames = [
+            SimpleNamespace(
+                record=o.record,
+                title=o.overlay.title,
+                symmetry_text=o.overlay.symmetry_text,
+                lines=list(o.overlay.lines),
+            )
+            for o in spy.frames
+        ]
+        self.committed_at_rep, self.closed = spy.committed_at_rep, spy.closed
+
+
+def _record_whole_session(d: Path) -> None:
+    store, rec, _session, end, spy = run(d / "data", overlay=d / "overlay.mp4")
+    store.close()
+    (d / "run.pkl").write_bytes(pickle.dumps((rec.session_id, end, Seen(spy))))
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory):
+    """One complete run of the routine, shared by the workers: (dir, store, session id, end, seen)."""
+    d = shared_once(tmp_path_factory, "replay_session", _record_whole_session)
+    sid, end, seen = pickle.loads((d / "run.pkl").read_bytes())
+    store = Store(d / "data")
+    yield d, store, sid, end, seen
+    store.close()
+
+
+def test_replay_needs_no_mediapipe_and_refuses_the_wrong_clip(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom facetrack.capture.replay import ReplayLandmarker\n"
+        "from facetrack.face.pipeline import Tracker\nfrom facetrack.live.runner import run_session\n"
+        f"t = Tracker(landmarker=ReplayLandmarker({str(FACES)!r}))\n"
+        "print('mediapipe' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    faces, sha = load_face_frames(FACES)
+    assert len(faces) == 630 and all(f.face_found for f in faces) and len(sha) == 64
+    replay = ReplayLandmarker(FACES)
+    other = next(iter(FrameSource(str(DATA / "single_face.mp4"))))  # frame 0, another size
+    with pytest.raises(FacetrackError, match="not the recorded clip"):
+        replay.detect(other)
+    with pytest.raises(FacetrackError, match="no stored face"):
+        replay.detect(Frame(np.zeros((480, 640, 3), np.uint8), 700 / 30, 700))
+    late = next(iter(FrameSource(str(CLIP))))
+    with pytest.raises(FacetrackError, match="not the recorded clip"):
+        replay.detect(Frame(late.image_bgr, 1.0, 0))  # frame 0 shown at another time: out of step
+
+
+def test_whole_session_stores_every_rep_with_the_weak_side(recorded):
+    _d, store, sid, end, spy = recorded
+    assert end.complete and end.failure is None  # (the clip ends on the summary screen)
+    assert spy.closed == 1  # every sink closed exactly once
+    (s,) = store.sessions()
+    assert s["status"] == "complete" and s["ended_at"] and s["kind"] == "exercise"
+    assert s["model_sha256"] == load_face_frames(FACES)[1]
+    assert s["mm_per_unit"] and 50 < s["iod_mm"] < 75
+    reps = store.reps(sid)
+    assert [(r["movement"], r["rep"], r["step"]) for r in reps] == [
+        ("brow_raise", 1, 0),
+        ("brow_raise", 2, 0),
+        ("lip_spread_i", 1, 1),
+    ]
+    for r in reps:
+        assert r["status"] == "movement" and r["weaker_side"] == WEAK, r
+        assert r["left_amplitude_mm"] < r["right_amplitude_mm"]
+        assert 20 < r["symmetry_pct"] < 80, r  # generated at 50%
+        assert r["tracked_pct"] > 90
+
+
+def test_frames_and_landmarks_kept_per_step(recorded):
+    _d, store, sid, _end, spy = recorded
+    handed = [o.record for o in spy.frames if o.record is not None]
+    stored = store.frames(sid)
+    assert len(stored) == len(handed) > 150
+    assert [(f["step"], f["frame"]) for f in stored] == sorted((r.step, r.frame) for r in handed)
+    assert {f["step"] for f in stored} == {-1, 0, 1}
+    assert all(f["frame"] % EVERY == 0 for f in stored)  # the real frame numbers of the clip
+    lms = store.landmarks(sid)
+    per_step = {s: int((lms["step"] == s).sum()) for s in (-1, 0, 1)}
+    assert per_step == {s: sum(f["step"] == s for f in stored) for s in (-1, 0, 1)}
+    # the stored landmarks are the replayed ones, to the store's 1/16 px
+    faces = {f.index: f for f in load_face_frames(FACES)[0]}
+    worst = max(float(np.abs(lms["xyz_px"][k] - faces[int(i)].xyz_px).max()) for k, i in enumerate(lms["frame"]))
+    assert worst <= 1 / 32 + 1e-6
+    # the offline twin recomputes every live mesh measure from those landmarks alone
+    from facetrack.storage.reanalyse import max_difference_mm, mesh_measures
+
+    assert len(mesh_measures(store, sid)) > 80
+    assert max_difference_mm(store, sid) < 0.05
+
+
+def test_each_repetition_is_committed_when_it_finishes(recorded):
+    _d, store, sid, _end, spy = recorded
+    reps_seen = [n for n, _ in spy.committed_at_rep]
+    frames_seen = [n for _, n in spy.committed_at_rep]
+    assert reps_seen == [1, 2, 3]  # visible to another process at once
+    assert frames_seen == sorted(frames_seen) and frames_seen[0] > 0
+    assert frames_seen[-1] < len(store.frames(sid))  # the rest came at the end
+
+
+def _video_frames(path: Path) -> tuple[float, list[tuple]]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        fps, shapes = cap.get(cv2.CAP_PROP_FPS), []
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                return fps, shapes
+            shapes.append(image.shape)
+    finally:
+        cap.release()
+
+
+def test_overlay_video_is_private_and_at_the_source_rate(recorded):
+    d, _store, _sid, end, spy = recorded
+    path = d / "overlay.mp4"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    fps, shapes = _video_frames(path)
+    assert abs(fps - 30 / EVERY) < 0.5  # 10 fps in, 10 fps out: it plays at the real speed
+    assert set(shapes) == {(480, 640, 3)} and abs(len(shapes) - end.frames) <= 1
+    titles = [o.title for o in spy.frames]
+    assert titles[0].startswith("Relax your face") and titles[-1] == "Session summary"
+    assert any(t.startswith("1/2") for t in titles) and any(t.startswith("2/2") for t in titles)
+    assert any(
+        o.symmetry_text.startswith("last rep symmetry") and "weaker: left" in o.symmetry_text
+        for o in spy.frames
+        if o.symmetry_text
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="capture/video.py VideoFile.write: the frame that completes the 1 s rate "
+    "window is both in _pending and put again: written twice",
+)
+def test_overlay_video_has_every_frame_once(recorded):
+    d, _store, _sid, end, _spy = recorded
+    _fps, shapes = _video_frames(d / "overlay.mp4")
+    assert len(shapes) == end.frames
+
+
+def test_report_shows_what_was_stored(recorded, tmp_path):
+    _d, store, sid, _end, spy = recorded
+    from facetrack.reporting.report import build_report
+
+    page = build_report(store, tmp_path / "report", None, sid).read_text()
+    import re
+
+    table = re.findall(
+        r"<tr><td>[^<]+</td><td class=num>(\d+)</td><td class=num>([\d.]+)</td>"
+        r"<td class=num>([\d.]+)</td><td class=num>([\d.]+)</td><td>(\w+)</td>",
+        page,
+    )
+    reps = store.reps(sid)
+    assert [(int(a), b, c, e, w) for a, b, c, e, w in table] == [
+        (
+            r["rep"],
+            f"{r['left_amplitude_mm']:.1f}",
+            f"{r['right_amplitude_mm']:.1f}",
+            f"{r['symmetry_pct']:.1f}",
+            r["weaker_side"],
+        )
+        for r in reps
+    ]
+    assert "Replay Patient" in page and (tmp_path / "report" / f"session{sid}_movements.png").exists()
+    # the summary screen the patient saw: today's median per movement, no earlier session
+    summary = spy.frames[-1].lines
+    for line, movement in zip(summary, ("brow_raise", "lip_spread_i"), strict=True):
+        today = np.median([r["symmetry_pct"] for r in reps if r["movement"] == movement])
+        assert f"{today:3.0f}%" in line and line.count("--") == 2
+
+
+def test_skip_then_quit(tmp_path):
+    """n during the first movement's instructions skips it; q in the next movement ends the
+    session: nothing of the skipped movement is stored, the session is incomplete."""
+    store, rec, session, end, spy = run(tmp_path / "data", keys=[("n", 0, "instruct", 0), ("q", 1, "move", 0)])
+    try:
+        assert spy.keys.pressed == ["n", "q"]
+        assert end.ended_by_user and not end.complete and spy.closed == 1
+        assert session.results[0].skipped and not session.results[0].reps
+        assert store.reps(rec.session_id) == []
+        (s,) = store.sessions()
+        assert s["status"] == "incomplete" and s["ended_at"]  # closed by the user, not killed
+        steps = {f["step"] for f in store.frames(rec.session_id)}
+        assert steps == {-1, 1}  # kept up to q; skipped at its first frame, step 0 has none
+        assert end.frames < 120  # it stopped at q, not at the end of the clip
+    finally:
+        store.close()
+
+
+def test_redo_keeps_the_first_try_marked_redone(tmp_path):
+    """r after the first brow raise: that repetition stays in the database marked 'redone'
+    and is left out of the counts; q then ends the session."""
+    store, rec, session, end, spy = run(tmp_path / "data", keys=[("r", 0, "move", 1), ("q", 0, "move", 0)])
+    try:
+        assert spy.keys.pressed == ["r", "q"]
+        assert end.ended_by_user and not end.complete
+        reps = store.reps(rec.session_id)
+        assert [(r["movement"], r["status"]) for r in reps] == [("brow_raise", "redone")]
+        assert store.reps(rec.session_id, ("movement", "no movement")) == []
+        from facetrack.storage.history import session_symmetry
+
+        assert session_symmetry(store, rec.session_id) == {}
+        assert session.results[0].reps == [] and len(session.results) == 1
+        assert not math.isnan(reps[0]["left_amplitude_mm"])
+    finally:
+        store.close()

@@ -21,6 +21,9 @@ from facetrack.face.movements import get_movement
 
 from conftest import DATA
 
+# MediaPipe runs on the stored frames: the integration tier (tests/conftest.py)
+pytestmark = pytest.mark.integration
+
 REST_S = 0.5
 STRIDE = 3
 

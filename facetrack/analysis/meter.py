@@ -156,7 +156,8 @@ METHODS = ("gated_residual", "reference_flow")
 
 
 class MovementMeter:
-    def __init__(self, movement: Movement, neutral: Neutral, method: str = "gated_residual"):
+    def __init__(self, movement: Movement, neutral: Neutral, method: str | None = None):
+        method = movement.skin_method if method is None else method
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
         self.movement = movement
@@ -364,7 +365,7 @@ def synkinesis(movement: Movement, neutral: Neutral, region_sm, seg=slice(None))
 
 def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: str | None = None,
                     rest_s: float = REST_S, on_frame: Callable | None = None,
-                    method: str = "gated_residual") -> Analysis:
+                    method: str | None = None) -> Analysis:
     """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
     buffered: list[Tracked] = []
     meter: MovementMeter | None = None

@@ -83,6 +83,13 @@ def _mirror_symmetric_scale(good: list[Tracked]) -> float:
     from facetrack.capture.landmarker import Landmarker
     from facetrack.capture.source import Frame
 
+    import sys
+
+    # Replayed faces (capture/replay.py) came from no landmarker in this process: there is
+    # none to read the flipped frames with, and loading MediaPipe for it would break the fast
+    # tier's promise; such runs keep the plain iris scale.
+    if "mediapipe" not in sys.modules:
+        return math.nan
     own, mirrored, unit = [], [], []
     try:
         lm = Landmarker()

@@ -26,8 +26,12 @@ RATIOS = (1.0, 0.75, 0.5, 0.25)
 
 def cases(movements, ratios):
     from calibration.synth import Case
+    from facetrack.face.movements import MOVEMENT_IDS
     out = []
-    for k, m in enumerate(movements):
+    # the seed is the movement's place in the catalogue, so that a subset renders exactly the
+    # videos of the full run
+    for m in movements:
+        k = MOVEMENT_IDS.index(m)
         for r in ratios:
             for side in (("left",) if r == 1.0 else ("left", "right")):
                 out.append(Case(m, r, side, n_reps=4 if m == "eye_close_alternate" else 3, seed=k))
@@ -129,7 +133,17 @@ def write_markdown(rows: list[dict], path: Path, command: str) -> None:
                      f"{r['mesh_symmetry_pct']:.1f} | {r['flow_symmetry_pct']:.1f} | {r['fused_symmetry_pct']:.1f} | "
                      f"{r['fused_symmetry_pct'] - r['true_symmetry_pct']:+.1f} | {r['weaker_found']} | "
                      f"{r['n_found']}/{r['n_reps']} |")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + kept_sections(path))
+
+
+def kept_sections(path: Path) -> str:
+    """Sections other scripts own (calibration/validate_real.py), kept when this report is
+    rewritten."""
+    from calibration.validate_real import MARK_END, MARK_START
+    text = path.read_text() if path.exists() else ""
+    if MARK_START in text and MARK_END in text:
+        return "\n" + text[text.index(MARK_START):text.index(MARK_END) + len(MARK_END)] + "\n"
+    return ""
 
 
 def main(argv=None) -> int:

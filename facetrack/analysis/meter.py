@@ -75,7 +75,38 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX) -> Neutral:
+def _mirror_symmetric_scale(good: list[Tracked]) -> float:
+    """geometry.mirror_symmetric_mm_per_unit over the rest frames, each also landmarked
+    flipped (a second landmarker, rest frames only: a few tens of detections)."""
+    import cv2
+
+    from facetrack.capture.landmarker import Landmarker
+    from facetrack.capture.source import Frame
+
+    import sys
+
+    # Replayed faces (capture/replay.py) came from no landmarker in this process: there is
+    # none to read the flipped frames with, and loading MediaPipe for it would break the fast
+    # tier's promise; such runs keep the plain iris scale.
+    if "mediapipe" not in sys.modules:
+        return math.nan
+    own, mirrored, unit = [], [], []
+    try:
+        lm = Landmarker()
+    except FacetrackError:
+        return math.nan
+    with lm:
+        for t in good:
+            flipped = Frame(cv2.flip(t.frame.image_bgr, 1), t.frame.timestamp_s, t.frame.index)
+            norm = geometry.normalise(lm.detect(flipped))
+            own.append(t.norm.iris_diameter * t.norm.px_per_unit)
+            mirrored.append(norm.iris_diameter * norm.px_per_unit if norm is not None else math.nan)
+            unit.append(t.norm.px_per_unit)
+    return geometry.mirror_symmetric_mm_per_unit(np.array(own), np.array(mirrored), np.array(unit))
+
+
+def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX,
+                  mirror_scale: bool = True) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
@@ -84,6 +115,10 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: fl
     stack = np.stack([t.norm.xyz for t in good])
     xyz = np.median(stack, axis=0)
     mm, how = geometry.mm_per_unit([t.norm for t in good])
+    if mirror_scale and how == "iris":
+        sym = _mirror_symmetric_scale(good)
+        if math.isfinite(sym):
+            mm = sym
     ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
     flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, flow_iod_px) if with_flow else None
     yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))
@@ -92,7 +127,13 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: fl
 
 @dataclass
 class FrameValues:
-    """One frame's per-side change from neutral (face units, positive = correct way)."""
+    """One frame's per-side change from neutral (face units, positive = correct way).
+
+    ``mesh``: the pose-normalised mesh alone; ``flow``: the skin reading (the mesh corrected
+    by gated skin residuals, or with ``method="reference_flow"`` the former flow from the
+    neutral frame straight to this one); ``fused``: what is reported.  ``skin_share``: per
+    side, the share of that side's landmarks whose position was corrected from skin (the
+    rest is the mesh's), for a clinician to see how much of a reading is skin."""
 
     usable: bool
     mesh: dict[str, float]
@@ -102,6 +143,7 @@ class FrameValues:
     occluded: bool = False                  # something covers the face: not measured
     head_moved: bool = False                # turned or nodded away from the neutral pose
     pose_deg: float = math.nan              # largest of yaw and pitch change from neutral
+    skin_share: dict[str, float] = field(default_factory=lambda: dict(NAN_SIDES))
 
 
 NAN_SIDES = {s: math.nan for s in SIDES}
@@ -112,10 +154,22 @@ def _unmeasured(**why) -> FrameValues:
                        {s: {r: math.nan for r in REGIONS} for s in SIDES}, **why)
 
 
+# How the skin enters the reported measure.  "gated_residual" (default): mesh first, skin as
+# a gated local correction (face.skin.SkinFlow.correct); on real faces it reads a healthy smile
+# symmetric and a frozen half still (calibration/VALIDATION.md, real faces).  "reference_flow":
+# the former method, flow from the neutral frame straight to each frame fused with the mesh
+# by Movement.flow_weight; kept so the validation can show both side by side.
+METHODS = ("gated_residual", "reference_flow")
+
+
 class MovementMeter:
-    def __init__(self, movement: Movement, neutral: Neutral):
+    def __init__(self, movement: Movement, neutral: Neutral, method: str | None = None):
+        method = movement.skin_method if method is None else method
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}")
         self.movement = movement
         self.neutral = neutral
+        self.method = method
         self.use_flow = movement.flow_weight > 0 and neutral.flow is not None
 
     def measure(self, t: Tracked) -> FrameValues:
@@ -124,6 +178,8 @@ class MovementMeter:
         pose = pose_change_deg(t.face, self.neutral.yaw_deg, self.neutral.pitch_deg)
         if pose > HEAD_MOVED_DEG:
             return _unmeasured(head_moved=True, pose_deg=pose)
+        if self.method == "gated_residual":
+            return self._measure_gated(t, pose)
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
         if self.use_flow:
@@ -140,6 +196,28 @@ class MovementMeter:
         regions = {s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s)
                        for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
         return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
+
+    def _measure_gated(self, t: Tracked, pose: float) -> FrameValues:
+        """Mesh first, corrected by skin landmark by landmark where the gate accepts it.  The
+        correction lives in the 3-D pose-normalised frame, so a turned or nodding head needs
+        no fall-back to the mesh (a 2-D aligned crop lost a real laugh with 7 deg of pitch:
+        measuring-notes.md)."""
+        mv, nx = self.movement, self.neutral.xyz
+        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        if not self.use_flow:
+            regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()}
+                       for s in SIDES}
+            return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
+        skin = self.neutral.flow
+        corr = skin.correct(t.frame.image_bgr, t.face, t.norm)
+        if skin.occluded_fraction > OCCLUDED_FRACTION:
+            return _unmeasured(occluded=True)
+        ref = skin.ref_xyz
+        fused = {s: float(mv.change(corr.xyz, ref, s)) for s in SIDES}
+        regions = {s: {r: float(fn(corr.xyz, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()}
+                   for s in SIDES}
+        return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose,
+                           skin_share=dict(corr.share))
 
     def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:
         """A region's change, fused like the primary measure (the mesh alone leaks the
@@ -293,7 +371,8 @@ def synkinesis(movement: Movement, neutral: Neutral, region_sm, seg=slice(None))
 
 
 def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: str | None = None,
-                    rest_s: float = REST_S, on_frame: Callable | None = None) -> Analysis:
+                    rest_s: float = REST_S, on_frame: Callable | None = None,
+                    method: str | None = None) -> Analysis:
     """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
     buffered: list[Tracked] = []
     meter: MovementMeter | None = None
@@ -311,7 +390,7 @@ def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: st
         if meter is None:
             buffered.append(t)
             if t.frame.timestamp_s + 1e-9 >= rest_s:
-                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0))
+                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0), method)
                 for b in buffered:
                     consume(b)
                 buffered = []

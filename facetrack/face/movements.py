@@ -29,6 +29,12 @@ class Movement:
     relative: bool = False            # measure needs the neutral face itself
     flow_weight: float = 0.0          # share of skin motion (optical flow) in the fused measure
     min_amplitude_pct_iod: float = 1.5  # smaller peaks are not counted as repetitions
+    # How skin enters the measure (analysis.meter.METHODS), chosen by the figures: the gated
+    # correction for all but the lid closures, where a closing lid hides the eye (no skin
+    # residual passes the gate, so it read like the mesh: 50% on a 25% ground truth,
+    # tests/test_measures.py) and the former reference flow reads the ratio best (synthetic
+    # MAE 8.0 / 4.2 points against the mesh's 10.9 / 11.8, calibration/VALIDATION.md).
+    skin_method: str = "gated_residual"
     muscle: str = ""
 
     def change(self, xyz: np.ndarray, neutral: np.ndarray, side: str) -> np.ndarray:
@@ -38,12 +44,14 @@ class Movement:
         return self.direction * (self.measure(xyz, side) - self.measure(neutral, side))
 
 
-# Flow weight: the share of skin motion (optical flow, facetrack.face.skin) in the reported
-# measure when the head is near its neutral pose; the mesh takes over as the head turns away
-# from it (see analysis.flow_share).  The mesh's shape prior smooths small and one-sided
-# movements away and leaks them onto the other side; on ground truth (calibration/
-# VALIDATION.md) flow reads the per-side ratio far better for every movement, the lids
-# included, so every movement leans on it fully while the pose allows.
+# Flow weight: with the former method (MovementMeter(method="reference_flow")) the share of
+# skin motion (flow from the neutral frame straight to each frame) in the reported measure
+# near the neutral pose.  The reported method (gated_residual, facetrack.face.skin.SkinFlow.correct)
+# decides landmark by landmark instead: the mesh stands wherever the skin residual fails its
+# gate (teeth appearing in a smile), skin corrects it elsewhere (a still half the mesh leaks
+# onto); there any flow_weight > 0 only switches the skin correction on.  Every movement
+# keeps 1.0: on ground truth the skin reads the per-side ratio far better than the mesh for
+# every movement (calibration/VALIDATION.md).
 CATALOGUE: dict[str, Movement] = {m.id: m for m in (
     Movement("frown", "Frown", "Pull your eyebrows together and down, as hard as you can.",
              ("brow",), "inner brow travel toward the midline and down", M.inner_brow_medial_down,
@@ -53,11 +61,11 @@ CATALOGUE: dict[str, Movement] = {m.id: m for m in (
              muscle="frontalis"),
     Movement("eye_close_tight", "Close the eyes tightly", "Shut both eyes firmly, then open them.",
              ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
-             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi"),
+             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi", skin_method="reference_flow"),
     Movement("eye_close_alternate", "Tight and light eye closure",
              "Close your eyes tightly, open, then close them lightly; keep alternating.",
              ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
-             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi"),
+             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi", skin_method="reference_flow"),
     Movement("nostril_flare", "Flare the nostrils", "Widen your nostrils as if you were short of breath.",
              ("nose",), "alar width from the midline", M.alar_width, +1, flow_weight=1.0,
              min_amplitude_pct_iod=0.8, muscle="dilator naris"),

@@ -15,6 +15,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from dataclasses import dataclass
+
+from scipy.spatial import Delaunay
+
 from facetrack.face import landmarks as L
 from facetrack.face.geometry import NormalisedFace, rotation_of, to_camera_axes
 from facetrack.capture.landmarker import FaceFrame
@@ -84,6 +88,13 @@ def _beyond_expression_tilt(turn: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(w * Rotation.from_matrix(turn).as_rotvec()).as_matrix()
 
 
+def _sample_scalar(image: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
+    """(N,) single-channel ``image`` at sub-pixel ``points_xy`` (bilinear)."""
+    p = points_xy.astype(np.float32)
+    return cv2.remap(image, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(-1).astype(np.float64)
+
+
 def _sample(flow: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     """(N, 2) flow at sub-pixel ``points_xy`` (bilinear)."""
     p = points_xy.astype(np.float32)
@@ -127,6 +138,9 @@ class SkinFlow:
                                           np.arange(self.size_wh[1], dtype=np.float32)))
         self.occluded_fraction = 0.0
         self._last: tuple | None = None
+        self._last_corr: tuple | None = None
+        self._correcter: "_Correcter | None" = None
+        self.target_iod_px = target_iod_px
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setFinestScale(DIS_FINEST_SCALE)
 
@@ -204,10 +218,336 @@ class SkinFlow:
         moved = src + dxy
         return moved @ inv[:, :2].T + inv[:, 2] - src
 
-    def _unexplained(self, gray: np.ndarray, flow: np.ndarray) -> float:
+    def _unexplained(self, gray: np.ndarray, flow: np.ndarray, reference: np.ndarray | None = None,
+                     back: np.ndarray | None = None) -> float:
         """Share of the face that skin motion does not explain: what the flow-compensated
         frame still gets wrong by more than OCCLUSION_GREY grey levels.  A hand or an object
         over the face, or a strong shadow, raises it; facial movement barely does."""
-        back = cv2.remap(gray, self.grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        diff = cv2.blur(cv2.absdiff(back, self.ref_gray), (5, 5))
+        reference = self.ref_gray if reference is None else reference
+        if back is None:
+            back = cv2.remap(gray, self.grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        diff = cv2.blur(cv2.absdiff(back, reference), (5, 5))
         return float(((diff > OCCLUSION_GREY) & (self.face_mask > 0)).sum()) / self.face_area
+
+    def correct(self, image_bgr: np.ndarray, face: FaceFrame, norm: NormalisedFace) -> "Correction":
+        """The mesh corrected by skin where skin was matched: landmark = mesh + gated residual,
+        in the 3-D pose-normalised face frame (the frame of ``norm.xyz``; compare with
+        ``self.ref_xyz``).
+
+        1. Align the frame into the reference crop (similarity on the stable points) and
+           predict it: the reference crop warped piecewise-affinely (Delaunay over the
+           landmarks) by the mesh's own motion.  Head turns, parallax included, are in that
+           prediction already: the mesh is 3-D.
+        2. DIS flow prediction -> frame and back; the residual at each landmark is what the
+           mesh got wrong, trusted by :func:`gate_weight` (forward-backward consistency,
+           photometric error after the flow, texture).
+        3. Residual head motion: a similarity fitted to the residual at the stable anchors
+           (the mesh's stable points jitter against the skin) is taken out of the accepted
+           residuals.
+        4. Back to image pixels, the mesh's depth kept, derotated and scaled exactly as the
+           mesh itself (geometry.normalise), so corrected - mesh is the gated residual alone.
+        """
+        if self._last_corr is not None and self._last_corr[0] is image_bgr and self._last_corr[1] is face:
+            return self._last_corr[2]
+        c = self._correcter
+        if c is None:
+            c = self._correcter = _Correcter(self, self.target_iod_px)
+        to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
+        m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
+        gray = self._gray(image_bgr, m)
+        cur = face.xy.astype(np.float64) @ m[:, :2].T + m[:, 2]
+        cur_ctrl = np.vstack([cur[:468], c.border])
+        pred = c.predict(cur_ctrl)
+        fwd = c.dis_fwd.calc(pred, gray, None)
+        bwd = c.dis_bwd.calc(gray, pred, None)
+        back = cv2.remap(gray, self.grid + fwd, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.occluded_fraction = self._unexplained(gray, fwd, pred, back)
+        photo = cv2.blur(cv2.absdiff(back, pred).astype(np.float32), (PHOTO_BOX_PX, PHOTO_BOX_PX))
+        k = 2 * self.radius + 1
+        fwd_box = cv2.blur(fwd, (k, k))
+
+        def residual_and_gate(points: np.ndarray, texture: np.ndarray):
+            r = _sample(fwd_box, points)
+            f = _sample(fwd, points)
+            q = fb_ratio(f, _sample(bwd, points + f), c.fb_floor)
+            pe = _sample_scalar(photo, points)
+            return r, gate_weight(q, pe, texture)
+
+        r, w = residual_and_gate(cur, c.texture_at_landmarks)
+        mesh_moved = np.linalg.norm(cur - self.ref_points, axis=1)
+        w *= plausible(r, mesh_moved, self.target_iod_px)
+        w[468:] = 0.0  # iris points follow the gaze, not the skin
+        r, w = fill_from_neighbours(r, w, c.neighbour_kernel)
+        # a borrowed residual must be as plausible as an own one
+        eff = np.divide(r, w[:, None], out=np.zeros_like(r), where=w[:, None] > 1e-9)
+        keep = plausible(eff, mesh_moved, self.target_iod_px)
+        r, w = r * keep[:, None], w * keep
+        anchors = np.einsum("ni,nij->nj", c.anchor_bary, cur_ctrl[c.anchor_vertices])
+        ra, wa = residual_and_gate(anchors, c.texture_at_anchors)
+        wa = wa * c.anchor_not_dragged
+        # r is already weighted (accepted or borrowed); w says how much of it is trusted
+        fixed = cur + np.divide(r, w[:, None], out=np.zeros_like(r), where=w[:, None] > 1e-9)
+        ok = wa >= CORRECTED_WEIGHT
+        if ok.sum() >= 4:
+            a = anchors[ok]
+            sim = similarity(a, a + ra[ok])
+            err = np.linalg.norm(a @ sim[:, :2].T + sim[:, 2] - (a + ra[ok]), axis=1)
+            keep = err <= max(2.0 * float(np.median(err)), 0.05)
+            if keep.sum() >= 4:
+                sim = similarity(a[keep], a[keep] + ra[ok][keep])
+            inv = cv2.invertAffineTransform(sim)
+            fixed = fixed @ inv[:, :2].T + inv[:, 2]
+            # the whole crop is re-aligned, mesh-only points too: a frame shift applied to
+            # some points and not to others made the brow of the webcam clip read a
+            # corrected eye line against an uncorrected brow (59% on a healthy brow raise)
+            cur_aligned = cur @ inv[:, :2].T + inv[:, 2]
+        else:
+            cur_aligned = cur
+        corrected = cur_aligned + w[:, None] * (fixed - cur_aligned)
+        to_img = cv2.invertAffineTransform(m)
+        xyz_px = face.xyz_px.astype(np.float64).copy()
+        xyz_px[:, :2] = corrected @ to_img[:, :2].T + to_img[:, 2]
+        rot = rotation_of(face)
+        mesh_frontal = to_camera_axes(face.xyz_px) @ rot
+        centre = mesh_frontal[STABLE].mean(axis=0)
+        xyz = (to_camera_axes(xyz_px) @ rot - centre) / norm.px_per_unit
+        out = Correction(xyz, w, r, side_share(w, c.sides), cur, corrected, xyz_px[:, :2].copy())
+        self._last_corr = (image_bgr, face, out)
+        return out
+
+
+# --- Mesh first, skin as a gated local correction -------------------------------------------
+#
+# Flow from the neutral reference straight to a frame (``SkinFlow.track``) loses big,
+# non-rigid movements on real skin: in a broad smile teeth appear and the corners fold, DIS
+# under-reads them, and a healthy smile read 41% symmetric (issue 10).  The mesh follows big
+# movements but its shape prior leaks a one-sided movement 2-3 mm onto a still half
+# (shared/docs/measuring-notes.md).  ``SkinFlow.correct`` therefore predicts each frame by
+# warping the reference crop with the mesh's own motion and reads only what the mesh got
+# wrong: the flow between that prediction and the real frame, accepted landmark by landmark
+# where a gate says skin was really matched.
+
+# Forward-backward consistency, the criterion of Sundaram, Brox & Keutzer 2010 (ECCV, "Dense
+# point trajectories by GPU-accelerated large displacement optical flow"):
+#   |F(p) + B(p + F(p))|^2 < 0.01 (|F(p)|^2 + |B(p + F(p))|^2) + 0.5 px^2,
+# made soft: q = |F + B|^2 / (0.01 (|F|^2 + |B|^2) + FB_FLOOR^2), trusted up to q = 1 and
+# rejected from q = FB_Q_HI.  Their 0.5 px^2 floor is at their resolution; ours scales with
+# the crop's eye distance (0.7 px at 180 px IOD).
+FB_FLOOR_IOD = 0.7 / 180.0
+FB_Q_HI = 3.0
+# Photometric error after the flow: mean |frame(p + F) - prediction(p)| over a 7 px box,
+# grey levels.  Teeth or a dark commissure gap appearing have no match in a closed-lip
+# reference (19-20 levels at the corners of single_face.mp4's smile); skin that only
+# shifted matches to a few levels (0.6-5 on a frozen half: sensor noise, compression).
+PHOTO_LO, PHOTO_HI = 6.0, 14.0
+# Texture: minimum eigenvalue of the structure tensor (Shi & Tomasi 1994, CVPR "Good features
+# to track") of the reference over a 9 px block (cv2.cornerMinEigenVal on a [0, 1] image);
+# flat skin gives an aperture problem and its residual is noise.  On the real clips the
+# landmarks' values have a median of 1e-5 and flat cheek skin 1-2e-6.
+TEXTURE_BLOCK_PX = 9
+TEXTURE_LO, TEXTURE_HI = 1e-6, 4e-6
+# Plausibility: the mesh leaks 2-3 mm onto a still half at the mouth corners and up to ~6 mm
+# at the lips of a real face (4-10% of the eye distance; measuring-notes.md and the chimeras
+# in calibration/VALIDATION.md).  A residual well beyond that is no correction of the mesh but
+# a mismatch that passed the other gates (on single_face.mp4's healthy smile: 8-9 mm at a
+# corner, in one frame of three, where the dark commissure gap slid along itself).
+RESIDUAL_LO_IOD, RESIDUAL_HI_IOD = 0.06, 0.10
+# ... and no correction moves a landmark much further than the mesh moved it since the
+# reference, plus a floor for what the mesh smooths away entirely (a nostril flare of 3-5%
+# of the eye distance): the mesh's error is a leak of its own movement.  Without this the
+# eye corners of the low-resolution webcam clip were dragged 4-6 mm up by the lid skin in a
+# brow raise (calibration/VALIDATION.md), where the mesh had moved them under 1 mm.
+RESIDUAL_FLOOR_IOD = 0.03
+RESIDUAL_OVER_MESH = 1.0
+# A landmark whose own residual is rejected borrows the residual of accepted skin around it
+# (Gaussian weights, sigma FILL_SIGMA_IOD, in the reference crop): skin has no holes, and
+# a commissure next to a disocclusion (teeth on the other half, a closed-lip line where the
+# mesh thinks the mouth opened) is still dragged by the cheek and lip skin beside it.  The
+# borrowed residual counts as much as the accepted weight around it (saturating at
+# FILL_FULL_WEIGHT), so where the neighbours are rejected too the mesh stands.
+FILL_SIGMA_IOD = 0.04
+FILL_FULL_WEIGHT = 2.0
+# The residual flows run one pyramid level coarser than SkinFlow.track's: the prediction
+# already carries the big motion, so what is left is small, and the two DIS calls cost a
+# quarter (0.09 instead of 0.36 s each on a 520x658 crop, one core).
+RESIDUAL_FINEST_SCALE = 1
+# Stable points on the forehead (upper forehead row and the midline above the brows).
+FOREHEAD_STABLE = (10, 338, 109, 297, 67, 151, 9)
+# A landmark counts as "corrected by skin" when its gate weight is at least this.
+CORRECTED_WEIGHT = 0.5
+# The residual is read over the same box as SkinFlow.track reads the flow.
+PHOTO_BOX_PX = 7
+
+
+def ramp_down(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Soft gate, 1 at or below ``lo``, 0 at or above ``hi``, linear between:
+    w = clip((hi - x) / (hi - lo), 0, 1)."""
+    return np.clip((hi - np.asarray(x, float)) / (hi - lo), 0.0, 1.0)
+
+
+def gate_weight(fb_q: np.ndarray, photo_err: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """Per-landmark trust in the skin residual, the product of three soft gates:
+
+    w = ramp_down(q, 1, FB_Q_HI) * ramp_down(photo, PHOTO_LO, PHOTO_HI)
+        * (1 - ramp_down(texture, TEXTURE_LO, TEXTURE_HI))
+
+    ``fb_q``: forward-backward inconsistency relative to the Sundaram et al. 2010 tolerance
+    (:func:`fb_ratio`); ``photo_err``: mean absolute grey-level error after the flow;
+    ``texture``: structure-tensor minimum eigenvalue (Shi & Tomasi 1994) of the reference.
+    """
+    return (ramp_down(fb_q, 1.0, FB_Q_HI) * ramp_down(photo_err, PHOTO_LO, PHOTO_HI)
+            * (1.0 - ramp_down(texture, TEXTURE_LO, TEXTURE_HI)))
+
+
+def fb_ratio(fwd: np.ndarray, bwd: np.ndarray, floor_px: float) -> np.ndarray:
+    """q = |F + B|^2 / (0.01 (|F|^2 + |B|^2) + floor^2) for (N, 2) forward flows F at p and
+    backward flows B at p + F (Sundaram, Brox & Keutzer 2010, eq. 5, as a ratio: q <= 1 is
+    their consistent case)."""
+    num = ((fwd + bwd) ** 2).sum(axis=1)
+    return num / (0.01 * ((fwd ** 2).sum(axis=1) + (bwd ** 2).sum(axis=1)) + floor_px ** 2)
+
+
+def plausible(residual: np.ndarray, mesh_moved: np.ndarray, iod_px: float) -> np.ndarray:
+    """Weight of residuals no larger than a mesh error can be (crop px):
+
+    p = ramp_down(|r| / iod, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
+        * ramp_down(|r| / (RESIDUAL_FLOOR_IOD * iod + RESIDUAL_OVER_MESH * |m|), 1, 1.5)
+
+    with |m| the mesh's own displacement of the landmark since the reference."""
+    n = np.linalg.norm(residual, axis=1)
+    allowed = RESIDUAL_FLOOR_IOD * iod_px + RESIDUAL_OVER_MESH * mesh_moved
+    return (ramp_down(n / iod_px, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
+            * ramp_down(n / allowed, 1.0, 1.5))
+
+
+def fill_from_neighbours(residual: np.ndarray, weight: np.ndarray, kernel: np.ndarray,
+                         full_weight: float = FILL_FULL_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of rejected landmarks borrowed from accepted neighbours (normalised
+    convolution, Knutsson & Westin 1993, CVPR "Normalized and differential convolution"):
+
+    r_fill_i = sum_j K_ij w_j r_j / sum_j K_ij w_j,  c_i = min(1, sum_j K_ij w_j / full_weight)
+    r_i' = w_i r_i + (1 - w_i) c_i r_fill_i,          w_i' = w_i + (1 - w_i) c_i
+
+    ``kernel`` (N, N): Gaussian of the reference-crop distance, zero on the diagonal."""
+    support = kernel @ weight
+    fill = (kernel @ (weight[:, None] * residual)) / np.maximum(support, 1e-12)[:, None]
+    conf = np.clip(support / full_weight, 0.0, 1.0)
+    borrowed = (1.0 - weight) * conf
+    return weight[:, None] * residual + borrowed[:, None] * fill, weight + borrowed
+
+
+def side_share(weight: np.ndarray, index_by_side: dict[str, np.ndarray],
+               threshold: float = CORRECTED_WEIGHT) -> dict[str, float]:
+    """Share of each side's landmarks whose skin residual was accepted:
+    share_s = #{i in side s : w_i >= threshold} / #side s."""
+    return {s: float((weight[idx] >= threshold).mean()) for s, idx in index_by_side.items()}
+
+
+@dataclass
+class Correction:
+    """One frame's skin correction of the mesh (see :meth:`SkinFlow.correct`)."""
+
+    xyz: np.ndarray            # (478, 3) corrected landmarks, 3-D pose-normalised face frame
+    weight: np.ndarray         # (478,) gate weight of each landmark's residual
+    residual_px: np.ndarray    # (478, 2) residual in crop px (before the gate)
+    share: dict[str, float]    # per side, share of that side's landmarks corrected
+    crop_points: np.ndarray    # (478, 2) mesh landmarks in crop px
+    corrected_crop: np.ndarray  # (478, 2) corrected landmarks in crop px
+    corrected_px: np.ndarray   # (478, 2) corrected landmarks in image px
+
+
+def _landmark_sides(ref_xyz: np.ndarray) -> dict[str, np.ndarray]:
+    """Landmark indices of each side by the frontal x of the reference (midline excluded)."""
+    x = ref_xyz[:468, 0] - ref_xyz[list(L.MIDLINE), 0].mean()
+    tol = 0.02 * float(np.ptp(ref_xyz[:468, 0]))
+    return {"left": np.flatnonzero(x > tol), "right": np.flatnonzero(x < -tol)}
+
+
+class _Correcter:
+    """Reference-side state of the gated correction, built once per neutral."""
+
+    def __init__(self, flow: "SkinFlow", target_iod_px: float):
+        self.f = flow
+        g = flow.ref_gray
+        self.texture = cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, blockSize=TEXTURE_BLOCK_PX, ksize=3)
+        h, w = g.shape
+        self.wh = (w, h)
+        # Crop border points are fixed: the crop is aligned on the stable points, so far from
+        # the face nothing the mesh knows of moves.
+        bx = np.linspace(0, w - 1, 7)
+        by = np.linspace(0, h - 1, 7)
+        self.border = np.array([(x, y) for x in bx for y in (0, h - 1)]
+                               + [(x, y) for x in (0, w - 1) for y in by[1:-1]], np.float64)
+        self.ctrl_ref = np.vstack([flow.ref_points[:468].astype(np.float64), self.border])
+        self.tri = Delaunay(self.ctrl_ref)
+        # the anchors where residual head motion is read, as barycentric combinations of the
+        # reference control points, so the mesh predicts where they are in any frame
+        simplex = self.tri.find_simplex(flow.anchors)
+        self.anchor_vertices = self.tri.simplices[simplex]
+        t = self.tri.transform[simplex]
+        b = np.einsum("nij,nj->ni", t[:, :2], flow.anchors - t[:, 2])
+        self.anchor_bary = np.hstack([b, 1 - b.sum(axis=1, keepdims=True)])
+        self.step = 4  # the piecewise-affine map is evaluated on a 4 px grid and interpolated
+        gx = np.arange(0, w + self.step, self.step, dtype=np.float64)
+        gy = np.arange(0, h + self.step, self.step, dtype=np.float64)
+        self.coarse = np.dstack(np.meshgrid(gx, gy)).reshape(-1, 2)
+        self.coarse_shape = (len(gy), len(gx))
+        self.fb_floor = FB_FLOOR_IOD * target_iod_px
+        self.texture_at_landmarks = _sample_scalar(self.texture, flow.ref_points)
+        # residual head motion is a similarity over the whole face: the flow on the flat
+        # forehead and temples is smooth and fine for it, so no texture gate at the anchors
+        self.texture_at_anchors = np.full(len(flow.anchors), np.inf)
+        # the frontalis drags the forehead skin up in a brow raise: the forehead's stable
+        # points keep the mesh aligned (their landmarks barely move), but their skin is no
+        # reference for residual head motion
+        self.anchor_not_dragged = (~np.isin(STABLE, FOREHEAD_STABLE)).astype(float)
+        self.sides = _landmark_sides(flow.ref_xyz)
+        p = flow.ref_points[:468].astype(np.float64)
+        d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2)
+        kern = np.exp(-0.5 * d2 / (FILL_SIGMA_IOD * target_iod_px) ** 2)
+        np.fill_diagonal(kern, 0.0)
+        kern[kern < 1e-3] = 0.0
+        self.neighbour_kernel = np.zeros((478, 478))
+        self.neighbour_kernel[:468, :468] = kern
+        self.dis_fwd = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis_fwd.setFinestScale(RESIDUAL_FINEST_SCALE)
+        self.dis_bwd = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis_bwd.setFinestScale(RESIDUAL_FINEST_SCALE)
+
+    def predict(self, cur_ctrl: np.ndarray) -> np.ndarray:
+        """The reference crop warped piecewise-affinely so that its landmarks land where the
+        mesh puts them in this frame.  The reference's Delaunay triangles keep their topology;
+        each is rasterised at its current place on a coarse grid with the affine map back to
+        the reference (current crop px -> reference crop px), and the map is interpolated."""
+        simp = self.tri.simplices
+        cur = cur_ctrl[simp]                                   # (T, 3, 2)
+        ref = self.ctrl_ref[simp]
+        hom = np.concatenate([cur, np.ones(cur.shape[:2] + (1,))], axis=2)  # (T, 3, 3)
+        det = np.linalg.det(hom)
+        good = np.abs(det) > 1e-9
+        aff = np.zeros((len(simp), 3, 2))
+        aff[good] = np.linalg.solve(hom[good], ref[good])      # [x y 1] @ aff = ref point
+        ids = np.full(self.coarse_shape, -1, np.int32)
+        shift = 4
+        scale = (1 << shift) / self.step
+        pts = np.round(cur * scale).astype(np.int32)
+        for k in np.flatnonzero(good):
+            cv2.fillConvexPoly(ids, pts[k], int(k), lineType=cv2.LINE_8, shift=shift)
+        flat = ids.reshape(-1)
+        src = self.coarse.copy()
+        inside = flat >= 0
+        q = self.coarse[inside]
+        a = aff[flat[inside]]
+        src[inside] = q[:, :1] * a[:, 0] + q[:, 1:] * a[:, 1] + a[:, 2]
+        w, h = self.wh
+        full = (self.coarse_shape[1] * self.step, self.coarse_shape[0] * self.step)
+        # cv2.resize puts coarse sample i at full pixel i * step + (step - 1) / 2; the grid was
+        # sampled at i * step, so shift back by that half step
+        off = 0.5 * (self.step - 1)
+        back = np.float32([[1, 0, -off], [0, 1, -off]])
+        maps = []
+        for ch in (0, 1):
+            mm = cv2.resize(src[:, ch].reshape(self.coarse_shape).astype(np.float32), full,
+                            interpolation=cv2.INTER_LINEAR)
+            maps.append(cv2.warpAffine(mm, back, (w, h), borderMode=cv2.BORDER_REPLICATE))
+        return cv2.remap(self.f.ref_gray, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

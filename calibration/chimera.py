@@ -20,13 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facetrack.face import landmarks as L
-from facetrack.face.skin import similarity
-from facetrack.face.pipeline import Tracker
 from facetrack.capture.source import Frame
+from facetrack.face import landmarks as L
+from facetrack.face.pipeline import Tracker
+from facetrack.face.skin import similarity
 
 STABLE = np.array(L.STABLE)
-FEATHER_IOD = 0.06   # width of the blend across the midline and the outline, x eye distance
+FEATHER_IOD = 0.06  # width of the blend across the midline and the outline, x eye distance
 OUTLINE_GROW_IOD = 0.04  # the frozen region reaches this far past the face outline
 
 
@@ -77,8 +77,9 @@ def midline_side(xy: np.ndarray, shape_hw: tuple[int, int], side: str) -> np.nda
     return s * (cols[None, :] - x_mid[:, None])
 
 
-def chimera_frame(frame: np.ndarray, face_xy: np.ndarray, neutral: np.ndarray, neutral_xy: np.ndarray,
-                  side: str) -> np.ndarray:
+def chimera_frame(
+    frame: np.ndarray, face_xy: np.ndarray, neutral: np.ndarray, neutral_xy: np.ndarray, side: str
+) -> np.ndarray:
     """``frame`` with the patient's ``side`` of the face replaced by the aligned neutral."""
     h, w = frame.shape[:2]
     m = similarity(neutral_xy[STABLE].astype(np.float64), face_xy[STABLE].astype(np.float64))
@@ -90,7 +91,7 @@ def chimera_frame(frame: np.ndarray, face_xy: np.ndarray, neutral: np.ndarray, n
     region = np.zeros((h, w), np.uint8)
     for pts in (face_xy, aligned_xy):
         cv2.fillConvexPoly(region, cv2.convexHull(pts[list(L.FACE_OVAL)].astype(np.int32)), 255)
-    grow = int(round(OUTLINE_GROW_IOD * iod))
+    grow = round(OUTLINE_GROW_IOD * iod)
     if grow > 0:
         region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     k = int(2 * round(feather) + 1)
@@ -113,12 +114,13 @@ def write_video(frames: list[np.ndarray], path: Path, fps: float) -> Path:
     return path
 
 
-def make_chimeras(video: str, out_dir: Path, name: str, rest_s: float, start: int = 0,
-                  end: int | None = None) -> dict[str, Path]:
+def make_chimeras(
+    video: str, out_dir: Path, name: str, rest_s: float, start: int = 0, end: int | None = None
+) -> dict[str, Path]:
     """Cut ``video`` to frames start..end and write the original and both chimeras."""
     frames, fps = read_frames(video, start, end)
     tracked = track_frames(frames, fps)
-    n = neutral_index(tracked, int(round(rest_s * fps)))
+    n = neutral_index(tracked, round(rest_s * fps))
     neutral, neutral_xy = frames[n], tracked[n].face.xy.astype(np.float64)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"orig": write_video(frames, out_dir / f"{name}_orig.mp4", fps)}

@@ -20,11 +20,11 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import Delaunay
 
+from facetrack.capture.source import Frame
 from facetrack.face import landmarks as L
 from facetrack.face.geometry import interocular
 from facetrack.face.movements import get_movement
 from facetrack.face.pipeline import Tracker
-from facetrack.capture.source import Frame
 
 HERE = Path(__file__).parent
 FACE_IMAGE = HERE / "astronaut.png"
@@ -44,18 +44,27 @@ INNER_LOWER_LIP = {"right": (95, 88, 178, 87), "left": (324, 318, 402, 317)}
 # Peak amplitude of each movement on the strong side, in IOD units (eye closure: fraction
 # of the open aperture).  Chosen near what healthy adults do, a few % of IOD for the nose.
 AMPLITUDE = {
-    "frown": 0.07, "brow_raise": 0.10, "eye_close_tight": 0.85, "eye_close_alternate": 0.85,
-    "nostril_flare": 0.05, "nostril_narrow": 0.04, "nose_wrinkle": 0.05, "lip_pucker_u": 0.08,
-    "lip_spread_i": 0.10, "upper_lip_raise": 0.07, "lower_lip_lower": 0.08, "lip_hold": 0.06,
+    "frown": 0.07,
+    "brow_raise": 0.10,
+    "eye_close_tight": 0.85,
+    "eye_close_alternate": 0.85,
+    "nostril_flare": 0.05,
+    "nostril_narrow": 0.04,
+    "nose_wrinkle": 0.05,
+    "lip_pucker_u": 0.08,
+    "lip_spread_i": 0.10,
+    "upper_lip_raise": 0.07,
+    "lower_lip_lower": 0.08,
+    "lip_hold": 0.06,
 }
 
 
 @dataclass
 class BaseFace:
-    image: np.ndarray          # BGR, OUT_WH
-    xy: np.ndarray             # (478, 2) landmarks, px
-    norm_xyz: np.ndarray       # (478, 3) frontal face frame
-    face_to_px: np.ndarray     # 2x2: frontal (x, y) direction -> image pixels, per face unit
+    image: np.ndarray  # BGR, OUT_WH
+    xy: np.ndarray  # (478, 2) landmarks, px
+    norm_xyz: np.ndarray  # (478, 3) frontal face frame
+    face_to_px: np.ndarray  # 2x2: frontal (x, y) direction -> image pixels, per face unit
     iod_px: float
 
 
@@ -63,7 +72,7 @@ def load_base_face(tracker: Tracker | None = None) -> BaseFace:
     src = cv2.imread(str(FACE_IMAGE))
     # A webcam-like framing: the face a third of the frame wide.
     x0, y0, w, h = 97, 29, 256, 192
-    image = cv2.resize(src[y0:y0 + h, x0:x0 + w], OUT_WH, interpolation=cv2.INTER_CUBIC)
+    image = cv2.resize(src[y0 : y0 + h, x0 : x0 + w], OUT_WH, interpolation=cv2.INTER_CUBIC)
     own = tracker is None
     tracker = tracker or Tracker()
     try:
@@ -73,6 +82,7 @@ def load_base_face(tracker: Tracker | None = None) -> BaseFace:
             tracker.close()
     norm = t.norm
     from facetrack.face.geometry import rotation_of
+
     r = rotation_of(t.face)
     # frontal unit vector (fx, fy) -> camera (R @ f) -> image (x, -y), scaled to pixels
     face_to_px = (np.diag([1.0, -1.0, 0.0]) @ r)[:2, :2] * norm.px_per_unit
@@ -93,8 +103,8 @@ def displacement(movement: str, side: str, base: BaseFace) -> dict[int, np.ndarr
     if movement == "brow_raise":
         move(g.brow, (0, 1))
     elif movement == "frown":
-        move(set(g.brow) - set(g.brow_inner), (-s / 2 ** 0.5, -1 / 2 ** 0.5), 0.4)
-        move(g.brow_inner, (-s / 2 ** 0.5, -1 / 2 ** 0.5))
+        move(set(g.brow) - set(g.brow_inner), (-s / 2**0.5, -1 / 2**0.5), 0.4)
+        move(g.brow_inner, (-s / 2**0.5, -1 / 2**0.5))
     elif movement in ("eye_close_tight", "eye_close_alternate"):
         upper, lower = LIDS[side]
         for u, lo, c in zip(upper, lower, LID_CREASE[side]):
@@ -117,7 +127,7 @@ def displacement(movement: str, side: str, base: BaseFace) -> dict[int, np.ndarr
         move(g.upper_lip + g.lower_lip + INNER_UPPER_LIP[side] + INNER_LOWER_LIP[side], (-s, 0), 0.5)
         move(g.mouth_corner, (-s, 0))
     elif movement == "lip_spread_i":
-        v = (s / 2 ** 0.5, 1 / 2 ** 0.5)
+        v = (s / 2**0.5, 1 / 2**0.5)
         move(g.upper_lip + g.lower_lip + INNER_UPPER_LIP[side] + INNER_LOWER_LIP[side], v, 0.5)
         move(g.mouth_corner, v)
     elif movement == "upper_lip_raise":
@@ -136,11 +146,13 @@ def displacement(movement: str, side: str, base: BaseFace) -> dict[int, np.ndarr
 # Skin around the moved points follows them, fading with distance (a halo), so the warp
 # looks like tissue moving rather than a cut-out.  Points a measure uses as its reference
 # (eye corners, lids, midline) and the other side never move: the truth stays one-sided.
-HALO_IOD = {"brow_raise": 0.3, "frown": 0.2, "nostril_flare": 0.08, "nostril_narrow": 0.08,
-            "nose_wrinkle": 0.12}
-_NEVER_MOVED = set(L.MIDLINE) | {168, 6, 197, 195, 5, 4, 1, 2, 0, 13, 14, 17} | {
-    p for side in ("left", "right") for p in (L.BY_SIDE[side].eye_inner, L.BY_SIDE[side].eye_outer)
-} | {p for up, lo in LIDS.values() for p in up + lo}
+HALO_IOD = {"brow_raise": 0.3, "frown": 0.2, "nostril_flare": 0.08, "nostril_narrow": 0.08, "nose_wrinkle": 0.12}
+_NEVER_MOVED = (
+    set(L.MIDLINE)
+    | {168, 6, 197, 195, 5, 4, 1, 2, 0, 13, 14, 17}
+    | {p for side in ("left", "right") for p in (L.BY_SIDE[side].eye_inner, L.BY_SIDE[side].eye_outer)}
+    | {p for up, lo in LIDS.values() for p in up + lo}
+)
 
 
 def _with_halo(d: dict[int, np.ndarray], side: str, base: BaseFace, radius: float) -> dict[int, np.ndarray]:
@@ -174,8 +186,10 @@ def dense_field(movement: str, side: str, base: BaseFace) -> np.ndarray:
     disp_px = np.zeros((478, 2))
     for i, vec in displacement(movement, side, base).items():
         disp_px[i] = base.face_to_px @ (vec)
-    border = np.array([(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
-                      + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)])
+    border = np.array(
+        [(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
+        + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)]
+    )
     pts = np.vstack([base.xy[anchors], border])
     vals = np.vstack([disp_px[anchors], np.zeros((len(border), 2))])
     interp = LinearNDInterpolator(Delaunay(pts), vals, fill_value=0.0)
@@ -183,11 +197,12 @@ def dense_field(movement: str, side: str, base: BaseFace) -> np.ndarray:
     return interp(gx, gy).astype(np.float32)
 
 
-def timeline(n_reps: int, rest_s: float = 1.5, rise_s: float = 0.5, hold_s: float = 0.7,
-             pause_s: float = 0.8) -> tuple[np.ndarray, list[tuple[float, float]]]:
+def timeline(
+    n_reps: int, rest_s: float = 1.5, rise_s: float = 0.5, hold_s: float = 0.7, pause_s: float = 0.8
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """Per-frame activation 0..1 (raised-cosine ramps) and the true (start, end) of each rep."""
     rep_s = 2 * rise_s + hold_s + pause_s
-    n = int(round((rest_s + n_reps * rep_s) * FPS))
+    n = round((rest_s + n_reps * rep_s) * FPS)
     t = np.arange(n) / FPS
     a = np.zeros(n)
     spans = []
@@ -213,8 +228,15 @@ def sway(t: float, strength: float) -> np.ndarray:
     return m
 
 
-def render(base: BaseFace, fields: dict[str, np.ndarray], weights: dict[str, float], t: float,
-           rng: np.random.Generator, sway_strength: float = 1.0, noise_sd: float = 3.0) -> np.ndarray:
+def render(
+    base: BaseFace,
+    fields: dict[str, np.ndarray],
+    weights: dict[str, float],
+    t: float,
+    rng: np.random.Generator,
+    sway_strength: float = 1.0,
+    noise_sd: float = 3.0,
+) -> np.ndarray:
     """One frame: the deformation (inverted by fixed-point iteration), sway and sensor noise."""
     w, h = OUT_WH
     inv = cv2.invertAffineTransform(sway(t, sway_strength))
@@ -255,8 +277,8 @@ def add_noise(frame: np.ndarray, rng: np.random.Generator, noise_sd: float) -> n
 @dataclass
 class Case:
     movement: str
-    ratio: float            # weak side amplitude / strong side amplitude
-    weak_side: str          # "left" or "right" (ignored at ratio 1.0)
+    ratio: float  # weak side amplitude / strong side amplitude
+    weak_side: str  # "left" or "right" (ignored at ratio 1.0)
     n_reps: int = 3
     seed: int = 0
     sway: float = 1.0
@@ -264,7 +286,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        return f"{self.movement}_r{int(round(self.ratio * 100)):03d}_{self.weak_side}weak"
+        return f"{self.movement}_r{round(self.ratio * 100):03d}_{self.weak_side}weak"
 
 
 def make_video(case: Case, path: Path, base: BaseFace) -> dict:
@@ -290,15 +312,26 @@ def make_video(case: Case, path: Path, base: BaseFace) -> dict:
     iod = interocular(base.norm_xyz)
     truth = {s: true_change(case.movement, s, base, side_amp[s]) / iod * 100 for s in side_amp}
     return {
-        "movement": case.movement, "ratio": case.ratio, "weak_side": case.weak_side if case.ratio < 1 else "none",
-        "n_reps": case.n_reps, "rep_spans_s": spans,
-        "true_left_pct_iod": truth["left"], "true_right_pct_iod": truth["right"],
+        "movement": case.movement,
+        "ratio": case.ratio,
+        "weak_side": case.weak_side if case.ratio < 1 else "none",
+        "n_reps": case.n_reps,
+        "rep_spans_s": spans,
+        "true_left_pct_iod": truth["left"],
+        "true_right_pct_iod": truth["right"],
         "true_symmetry_pct": 100 * min(truth.values()) / max(truth.values()),
     }
 
 
-def still_video(image: np.ndarray, path: Path, seconds: float = 6.0, seed: int = 0,
-                sway_strength: float = 1.0, noise_sd: float = 3.0, still_background: bool = True) -> Path:
+def still_video(
+    image: np.ndarray,
+    path: Path,
+    seconds: float = 6.0,
+    seed: int = 0,
+    sway_strength: float = 1.0,
+    noise_sd: float = 3.0,
+    still_background: bool = True,
+) -> Path:
     """A still face played as a webcam video: slow sway and sensor noise, no movement.
 
     With ``still_background`` only the face (its outline, feathered) sways and the rest of
@@ -332,9 +365,19 @@ def _face_mask(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), 3)
 
 
-def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_side: str = "left",
-                  calibration_s: float = 3.0, instruct_s: float = 4.0, move_lead_s: float = 1.0,
-                  seed: int = 0, tail_s: float = 1.0, sway_strength: float = 0.5) -> dict:
+def session_video(
+    steps,
+    path: Path,
+    base: BaseFace,
+    ratio: float = 1.0,
+    weak_side: str = "left",
+    calibration_s: float = 3.0,
+    instruct_s: float = 4.0,
+    move_lead_s: float = 1.0,
+    seed: int = 0,
+    tail_s: float = 1.0,
+    sway_strength: float = 0.5,
+) -> dict:
     """A whole guided session as the camera would see it: neutral calibration, then each
     step's repetitions inside the session's MOVE windows.  ``steps``: (movement, reps,
     hold_s, rest_s) tuples, the schedule of facetrack.live.session."""
@@ -365,9 +408,13 @@ def session_video(steps, path: Path, base: BaseFace, ratio: float = 1.0, weak_si
         frame_fields = {k: fields[k] for k in weights}
         out.write(render(base, frame_fields, weights, now, rng, sway_strength, 3.0))
     out.release()
-    return {"n_reps": {m: sum(1 for p in plan if p[0] == m) for m, *_ in steps},
-            "ratio": ratio, "weak_side": weak_side if ratio < 1 else "none", "strong_side": strong,
-            "duration_s": total}
+    return {
+        "n_reps": {m: sum(1 for p in plan if p[0] == m) for m, *_ in steps},
+        "ratio": ratio,
+        "weak_side": weak_side if ratio < 1 else "none",
+        "strong_side": strong,
+        "duration_s": total,
+    }
 
 
 def turned_images(image: np.ndarray, xyz_px: np.ndarray, yaw_degs) -> dict[float, np.ndarray]:
@@ -378,8 +425,10 @@ def turned_images(image: np.ndarray, xyz_px: np.ndarray, yaw_degs) -> dict[float
     h, w = image.shape[:2]
     pts = xyz_px[:468].astype(np.float64)
     centre = pts.mean(axis=0)
-    border = np.array([(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
-                      + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)])
+    border = np.array(
+        [(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
+        + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)]
+    )
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     out = {}
     for deg in yaw_degs:

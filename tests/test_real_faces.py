@@ -16,10 +16,9 @@ built from every rest frame as ``analyze`` does.
 from __future__ import annotations
 
 import pytest
+from conftest import DATA
 
 from facetrack.face.movements import get_movement
-
-from conftest import DATA
 
 # MediaPipe runs on the stored frames: the integration tier (tests/conftest.py)
 pytestmark = pytest.mark.integration
@@ -30,8 +29,8 @@ STRIDE = 3
 
 def _measure(video: str):
     from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.face.pipeline import Tracker
     from facetrack.capture.source import FrameSource
+    from facetrack.face.pipeline import Tracker
 
     with Tracker() as tracker:
         tracked = list(tracker.run(FrameSource(str(DATA / video))))
@@ -42,8 +41,9 @@ def _measure(video: str):
     later = [t for t in tracked if t.frame.timestamp_s >= REST_S][::STRIDE]
     frames = rest + later
     values = [meter.measure(t) for t in frames]
-    return results_from_series(movement, neutral, Series.collect([t.frame.timestamp_s for t in frames], values),
-                               rest_s=REST_S)
+    return results_from_series(
+        movement, neutral, Series.collect([t.frame.timestamp_s for t in frames], values), rest_s=REST_S
+    )
 
 
 @pytest.fixture(scope="module")

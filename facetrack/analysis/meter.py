@@ -8,20 +8,22 @@ recomputes it from the recording.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import cast
 
 import numpy as np
 
-from facetrack.face import geometry, measures as M
-
 from facetrack.analysis import reps as R
 from facetrack.errors import EXIT_FAILURE, FacetrackError
-from facetrack.face.skin import OFFLINE_IOD_PX, SkinFlow
+from facetrack.face import geometry
+from facetrack.face import measures as M
+from facetrack.face.geometry import NormalisedFace
 from facetrack.face.landmarks import REGIONS, SIDES
 from facetrack.face.movements import REGION_SIGNALS, Movement
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import OCCLUDED_FRACTION, lighting
+from facetrack.face.skin import OFFLINE_IOD_PX, SkinFlow
 
 REST_S = 1.0
 MIN_NEUTRAL_FRAMES = 5
@@ -53,12 +55,12 @@ def flow_share(weight: float, face, ref_face) -> float:
 class Neutral:
     """The person's own neutral face, against which every change is measured."""
 
-    xyz: np.ndarray            # (478, 3) median frontal landmarks, face units
+    xyz: np.ndarray  # (478, 3) median frontal landmarks, face units
     mm_per_unit: float
-    scale_source: str          # "iris" or "interocular"
-    iod: float                 # eye-centre distance, face units
+    scale_source: str  # "iris" or "interocular"
+    iod: float  # eye-centre distance, face units
     flow: SkinFlow | None = None
-    yaw_deg: float = 0.0       # head pose at neutral (median)
+    yaw_deg: float = 0.0  # head pose at neutral (median)
     pitch_deg: float = 0.0
 
     @property
@@ -78,12 +80,12 @@ class Neutral:
 def _mirror_symmetric_scale(good: list[Tracked]) -> float:
     """geometry.mirror_symmetric_mm_per_unit over the rest frames, each also landmarked
     flipped (a second landmarker, rest frames only: a few tens of detections)."""
+    import sys
+
     import cv2
 
     from facetrack.capture.landmarker import Landmarker
     from facetrack.capture.source import Frame
-
-    import sys
 
     # Replayed faces (capture/replay.py) came from no landmarker in this process: there is
     # none to read the flipped frames with, and loading MediaPipe for it would break the fast
@@ -99,30 +101,40 @@ def _mirror_symmetric_scale(good: list[Tracked]) -> float:
         for t in good:
             flipped = Frame(cv2.flip(t.frame.image_bgr, 1), t.frame.timestamp_s, t.frame.index)
             norm = geometry.normalise(lm.detect(flipped))
-            own.append(t.norm.iris_diameter * t.norm.px_per_unit)
+            mine = cast(NormalisedFace, t.norm)  # usable frames have one
+            own.append(mine.iris_diameter * mine.px_per_unit)
             mirrored.append(norm.iris_diameter * norm.px_per_unit if norm is not None else math.nan)
-            unit.append(t.norm.px_per_unit)
+            unit.append(mine.px_per_unit)
     return geometry.mirror_symmetric_mm_per_unit(np.array(own), np.array(mirrored), np.array(unit))
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX,
-                  mirror_scale: bool = True) -> Neutral:
+def build_neutral(
+    frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX, mirror_scale: bool = True
+) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
-        raise FacetrackError(f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
-                             "period show a frontal, whole face (need the face still and in view "
-                             "for the first second)", EXIT_FAILURE)
-    stack = np.stack([t.norm.xyz for t in good])
+        raise FacetrackError(
+            f"no usable neutral face: {len(good)} of {len(frames)} frames of the rest "
+            "period show a frontal, whole face (need the face still and in view "
+            "for the first second)",
+            EXIT_FAILURE,
+        )
+    norms = [cast(NormalisedFace, t.norm) for t in good]  # usable frames have one
+    stack = np.stack([n.xyz for n in norms])
     xyz = np.median(stack, axis=0)
-    mm, how = geometry.mm_per_unit([t.norm for t in good])
+    mm, how = geometry.mm_per_unit(norms)
     if mirror_scale and how == "iris":
         sym = _mirror_symmetric_scale(good)
         if math.isfinite(sym):
             mm = sym
-    ref = good[int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))]
-    flow = SkinFlow(ref.frame.image_bgr, ref.face, ref.norm, flow_iod_px) if with_flow else None
+    k = int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))
+    ref = good[k]
+    flow = SkinFlow(ref.frame.image_bgr, ref.face, norms[k], flow_iod_px) if with_flow else None
     yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))
     return Neutral(xyz, mm, how, geometry.interocular(xyz), flow, yaw, pitch)
+
+
+NAN_SIDES = {s: math.nan for s in SIDES}
 
 
 @dataclass
@@ -139,19 +151,17 @@ class FrameValues:
     mesh: dict[str, float]
     flow: dict[str, float]
     fused: dict[str, float]
-    regions: dict[str, dict[str, float]]   # side -> region -> change (face units)
-    occluded: bool = False                  # something covers the face: not measured
-    head_moved: bool = False                # turned or nodded away from the neutral pose
-    pose_deg: float = math.nan              # largest of yaw and pitch change from neutral
+    regions: dict[str, dict[str, float]]  # side -> region -> change (face units)
+    occluded: bool = False  # something covers the face: not measured
+    head_moved: bool = False  # turned or nodded away from the neutral pose
+    pose_deg: float = math.nan  # largest of yaw and pitch change from neutral
     skin_share: dict[str, float] = field(default_factory=lambda: dict(NAN_SIDES))
 
 
-NAN_SIDES = {s: math.nan for s in SIDES}
-
-
 def _unmeasured(**why) -> FrameValues:
-    return FrameValues(False, NAN_SIDES, NAN_SIDES, NAN_SIDES,
-                       {s: {r: math.nan for r in REGIONS} for s in SIDES}, **why)
+    return FrameValues(
+        False, NAN_SIDES, NAN_SIDES, NAN_SIDES, {s: {r: math.nan for r in REGIONS} for s in SIDES}, **why
+    )
 
 
 # How the skin enters the reported measure.  "gated_residual" (default): mesh first, skin as
@@ -173,7 +183,7 @@ class MovementMeter:
         self.use_flow = movement.flow_weight > 0 and neutral.flow is not None
 
     def measure(self, t: Tracked) -> FrameValues:
-        if not t.usable:
+        if not t.usable or t.norm is None:
             return _unmeasured()
         pose = pose_change_deg(t.face, self.neutral.yaw_deg, self.neutral.pitch_deg)
         if pose > HEAD_MOVED_DEG:
@@ -182,48 +192,50 @@ class MovementMeter:
             return self._measure_gated(t, pose)
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
-        if self.use_flow:
-            fxyz = self.neutral.flow.track(t.frame.image_bgr, t.face)
-            if self.neutral.flow.occluded_fraction > OCCLUDED_FRACTION:
+        skin = self.neutral.flow
+        fxyz = None
+        if self.use_flow and skin is not None:
+            fxyz = skin.track(t.frame.image_bgr, t.face)
+            if skin.occluded_fraction > OCCLUDED_FRACTION:
                 # a hand over the face (fingers assisting are normal): flag it, measure nothing
                 return _unmeasured(occluded=True)
-            fref = self.neutral.flow.ref_xyz
+            fref = skin.ref_xyz
             flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
-            w = flow_share(mv.flow_weight, t.face, self.neutral.flow.ref_face)
+            w = flow_share(mv.flow_weight, t.face, skin.ref_face)
             fused = {s: w * flow[s] + (1 - w) * mesh[s] for s in SIDES}
         else:
             flow, fused, w = NAN_SIDES, mesh, 0.0
-        regions = {s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s)
-                       for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+        regions = {
+            s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s) for r, (fn, _) in REGION_SIGNALS.items()}
+            for s in SIDES
+        }
         return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
 
     def _measure_gated(self, t: Tracked, pose: float) -> FrameValues:
+        assert t.norm is not None  # measure() returns before for an unusable frame
         """Mesh first, corrected by skin landmark by landmark where the gate accepts it.  The
         correction lives in the 3-D pose-normalised frame, so a turned or nodding head needs
         no fall-back to the mesh (a 2-D aligned crop lost a real laugh with 7 deg of pitch:
         measuring-notes.md)."""
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
-        if not self.use_flow:
-            regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()}
-                       for s in SIDES}
-            return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
         skin = self.neutral.flow
+        if not self.use_flow or skin is None:
+            regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+            return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
         corr = skin.correct(t.frame.image_bgr, t.face, t.norm)
         if skin.occluded_fraction > OCCLUDED_FRACTION:
             return _unmeasured(occluded=True)
         ref = skin.ref_xyz
         fused = {s: float(mv.change(corr.xyz, ref, s)) for s in SIDES}
-        regions = {s: {r: float(fn(corr.xyz, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()}
-                   for s in SIDES}
-        return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose,
-                           skin_share=dict(corr.share))
+        regions = {s: {r: float(fn(corr.xyz, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+        return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose, skin_share=dict(corr.share))
 
     def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:
         """A region's change, fused like the primary measure (the mesh alone leaks the
         exercised region's movement into its neighbours and would fake synkinesis)."""
         value = (1 - w) * float(fn(xyz, self.neutral.xyz, side))
-        if fxyz is not None:
+        if fxyz is not None and self.neutral.flow is not None:
             value += w * float(fn(fxyz, self.neutral.flow.ref_xyz, side))
         return value
 
@@ -246,7 +258,7 @@ class RepResult:
     t_peak_s: float
     t_end_s: float
     hold_s: float
-    amplitude: dict[str, float]          # face units
+    amplitude: dict[str, float]  # face units
     symmetry: R.Symmetry
     synkinesis_units: dict[str, float]
     synkinesis_pct: dict[str, float]
@@ -260,18 +272,19 @@ class Series:
 
     t: np.ndarray
     usable: np.ndarray
-    raw: dict[str, dict[str, np.ndarray]]     # "mesh"/"flow"/"fused" -> side -> values
+    raw: dict[str, dict[str, np.ndarray]]  # "mesh"/"flow"/"fused" -> side -> values
     regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
-    pose_deg: np.ndarray | None = None         # head turn/nod from neutral, deg
+    pose_deg: np.ndarray | None = None  # head turn/nod from neutral, deg
 
     @classmethod
-    def collect(cls, times: list[float], values: list[FrameValues]) -> "Series":
+    def collect(cls, times: list[float], values: list[FrameValues]) -> Series:
         t = np.array(times, float)
-        raw = {kind: {s: np.array([getattr(v, kind)[s] for v in values]) for s in SIDES}
-               for kind in ("mesh", "flow", "fused")}
+        raw = {
+            kind: {s: np.array([getattr(v, kind)[s] for v in values]) for s in SIDES}
+            for kind in ("mesh", "flow", "fused")
+        }
         regions = {s: {r: np.array([v.regions[s][r] for v in values]) for r in REGIONS} for s in SIDES}
-        return cls(t, np.array([v.usable for v in values]), raw, regions,
-                   np.array([v.pose_deg for v in values], float))
+        return cls(t, np.array([v.usable for v in values]), raw, regions, np.array([v.pose_deg for v in values], float))
 
 
 @dataclass
@@ -298,15 +311,19 @@ class Analysis:
         return 100.0 * float(self.series.usable.mean()) if self.series.usable.size else 0.0
 
 
-def results_from_series(movement: Movement, neutral: Neutral, series: Series,
-                        affected: str | None = None, rest_s: float = REST_S,
-                        kind: str = "fused") -> Analysis:
+def results_from_series(
+    movement: Movement,
+    neutral: Neutral,
+    series: Series,
+    affected: str | None = None,
+    rest_s: float = REST_S,
+    kind: str = "fused",
+) -> Analysis:
     """Repetitions, amplitudes, symmetry and synkinesis from per-frame values (offline)."""
     t = series.t
     sm = {s: R.smooth(t, series.raw[kind][s]) for s in SIDES}
     rest = t < rest_s
-    noise = {s: float(np.nanstd(sm[s][rest])) if np.isfinite(sm[s][rest]).sum() > 2 else math.nan
-             for s in SIDES}
+    noise = {s: float(np.nanstd(sm[s][rest])) if np.isfinite(sm[s][rest]).sum() > 2 else math.nan for s in SIDES}
     worst = max((v for v in noise.values() if np.isfinite(v)), default=0.0)
     min_amp = movement.min_amplitude_pct_iod / 100.0 * neutral.iod
     threshold = max(R.NOISE_K * worst, min_amp)
@@ -323,10 +340,21 @@ def results_from_series(movement: Movement, neutral: Neutral, series: Series,
         k = len(out.reps) + 1
         amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
         syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
-        out.reps.append(RepResult(
-            k, float(t[w.start]), float(t[w.peak]), float(t[w.end]), R.hold_seconds(t, combined, w), amp,
-            R.symmetry(amp["left"], amp["right"], floor, affected, noise=3 * worst), syn_u, syn_p, syn_r,
-            100.0 * float(series.usable[seg].mean())))
+        out.reps.append(
+            RepResult(
+                k,
+                float(t[w.start]),
+                float(t[w.peak]),
+                float(t[w.end]),
+                R.hold_seconds(t, combined, w),
+                amp,
+                R.symmetry(amp["left"], amp["right"], floor, affected, noise=3 * worst),
+                syn_u,
+                syn_p,
+                syn_r,
+                100.0 * float(series.usable[seg].mean()),
+            )
+        )
     return out
 
 
@@ -370,9 +398,14 @@ def synkinesis(movement: Movement, neutral: Neutral, region_sm, seg=slice(None))
     return units, pct, region
 
 
-def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: str | None = None,
-                    rest_s: float = REST_S, on_frame: Callable | None = None,
-                    method: str | None = None) -> Analysis:
+def analyze_tracked(
+    tracked: Iterable[Tracked],
+    movement: Movement,
+    affected: str | None = None,
+    rest_s: float = REST_S,
+    on_frame: Callable | None = None,
+    method: str | None = None,
+) -> Analysis:
     """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
     buffered: list[Tracked] = []
     meter: MovementMeter | None = None
@@ -380,6 +413,7 @@ def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: st
     values: list[FrameValues] = []
 
     def consume(t: Tracked) -> None:
+        assert meter is not None  # made from the rest period before the first frame is consumed
         v = meter.measure(t)
         times.append(t.frame.timestamp_s)
         values.append(v)
@@ -397,8 +431,9 @@ def analyze_tracked(tracked: Iterable[Tracked], movement: Movement, affected: st
         else:
             consume(t)
     if meter is None:
-        raise FacetrackError(f"the video is shorter than the {rest_s:g} s rest period needed to "
-                             "learn the neutral face", EXIT_FAILURE)
-    if not any(v.usable for v in values[len(values) // 10:]):
+        raise FacetrackError(
+            f"the video is shorter than the {rest_s:g} s rest period needed to learn the neutral face", EXIT_FAILURE
+        )
+    if not any(v.usable for v in values[len(values) // 10 :]):
         raise FacetrackError("no usable face after the rest period", EXIT_FAILURE)
     return results_from_series(movement, meter.neutral, Series.collect(times, values), affected, rest_s)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facetrack.face import landmarks as L
 from facetrack.capture.landmarker import FaceFrame
+from facetrack.face import landmarks as L
 from facetrack.tables import FLAG_NAMES
 
 # Horizontal visible iris diameter of adults, 11.7 +/- 0.5 mm, as used by MediaPipe Iris
@@ -105,8 +105,7 @@ def mm_per_unit(faces: list[NormalisedFace]) -> tuple[float, str]:
     return float("nan"), "none"
 
 
-def mirror_symmetric_mm_per_unit(iris_px: np.ndarray, iris_px_mirrored: np.ndarray,
-                                 px_per_unit: np.ndarray) -> float:
+def mirror_symmetric_mm_per_unit(iris_px: np.ndarray, iris_px_mirrored: np.ndarray, px_per_unit: np.ndarray) -> float:
     """Millimetres per face unit that a mirrored copy of the video gets too, sides swapped.
 
     The landmarker is not mirror-equivariant: on single_face.mp4 the iris scale read 58.8 mm

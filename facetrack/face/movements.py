@@ -8,13 +8,13 @@ person moves the right way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from facetrack.face import measures as M
 from facetrack.errors import FacetrackError
+from facetrack.face import measures as M
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class Movement:
     name: str
     instruction: str
     regions: tuple[str, ...]
-    measure_name: str                 # what the primary measure is, for people
-    measure: Callable                 # (xyz, side) -> value, or (xyz, neutral, side) if relative
-    direction: float                  # +1: the measure grows in a correct movement, -1: shrinks
-    relative: bool = False            # measure needs the neutral face itself
-    flow_weight: float = 0.0          # share of skin motion (optical flow) in the fused measure
+    measure_name: str  # what the primary measure is, for people
+    measure: Callable  # (xyz, side) -> value, or (xyz, neutral, side) if relative
+    direction: float  # +1: the measure grows in a correct movement, -1: shrinks
+    relative: bool = False  # measure needs the neutral face itself
+    flow_weight: float = 0.0  # share of skin motion (optical flow) in the fused measure
     min_amplitude_pct_iod: float = 1.5  # smaller peaks are not counted as repetitions
     # How skin enters the measure (analysis.meter.METHODS), chosen by the figures: the gated
     # correction for all but the lid closures, where a closing lid hides the eye (no skin
@@ -52,46 +52,151 @@ class Movement:
 # onto); there any flow_weight > 0 only switches the skin correction on.  Every movement
 # keeps 1.0: on ground truth the skin reads the per-side ratio far better than the mesh for
 # every movement (calibration/VALIDATION.md).
-CATALOGUE: dict[str, Movement] = {m.id: m for m in (
-    Movement("frown", "Frown", "Pull your eyebrows together and down, as hard as you can.",
-             ("brow",), "inner brow travel toward the midline and down", M.inner_brow_medial_down,
-             +1, flow_weight=1.0, muscle="corrugator supercilii"),
-    Movement("brow_raise", "Raise the eyebrows", "Lift both eyebrows as high as you can, a surprised look.",
-             ("brow",), "brow height above the eye line", M.brow_height, +1, flow_weight=1.0,
-             muscle="frontalis"),
-    Movement("eye_close_tight", "Close the eyes tightly", "Shut both eyes firmly, then open them.",
-             ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
-             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi", skin_method="reference_flow"),
-    Movement("eye_close_alternate", "Tight and light eye closure",
-             "Close your eyes tightly, open, then close them lightly; keep alternating.",
-             ("eye",), "palpebral aperture (closure)", M.eye_aperture, -1, flow_weight=1.0,
-             min_amplitude_pct_iod=3.0, muscle="orbicularis oculi", skin_method="reference_flow"),
-    Movement("nostril_flare", "Flare the nostrils", "Widen your nostrils as if you were short of breath.",
-             ("nose",), "alar width from the midline", M.alar_width, +1, flow_weight=1.0,
-             min_amplitude_pct_iod=0.8, muscle="dilator naris"),
-    Movement("nostril_narrow", "Narrow the nostrils", "Pinch your nostrils narrow, as if meeting a bad smell.",
-             ("nose",), "alar width from the midline", M.alar_width, -1, flow_weight=1.0,
-             min_amplitude_pct_iod=0.8, muscle="compressor naris"),
-    Movement("nose_wrinkle", "Wrinkle the nose", "Wrinkle your nose so lines form at its root.",
-             ("nose",), "alar base to inner eye corner distance", M.alar_to_inner_canthus, -1,
-             flow_weight=1.0, min_amplitude_pct_iod=1.0,
-             muscle="procerus, levator labii superioris alaeque nasi"),
-    Movement("lip_pucker_u", "Pucker: say \"u\"", "Push your lips forward as if saying \"oo\".",
-             ("mouth",), "mouth-corner travel toward the midline", M.corner_from_midline, -1,
-             flow_weight=1.0, muscle="orbicularis oris"),
-    Movement("lip_spread_i", "Spread: say \"i\"", "Pull your lips wide and back as if saying \"ee\".",
-             ("mouth",), "mouth-corner excursion outward and up", M.corner_out_up, +1,
-             flow_weight=1.0, muscle="risorius, zygomaticus"),
-    Movement("upper_lip_raise", "Show the upper gums", "Lift your upper lip to show your upper gums.",
-             ("mouth",), "upper-lip height toward the alar base", M.upper_lip_to_ala, -1,
-             flow_weight=1.0, muscle="levator labii superioris"),
-    Movement("lower_lip_lower", "Show the lower gums", "Pull your lower lip down to show your lower gums.",
-             ("mouth",), "lower-lip travel down", M.lower_lip_height, -1, flow_weight=1.0,
-             muscle="depressor labii inferioris"),
-    Movement("lip_hold", "Hold between the lips", "Hold something light between your lips and move it.",
-             ("mouth",), "lip movement from neutral (each half of the lips)", M.lip_displacement, +1,
-             relative=True, flow_weight=1.0, muscle="orbicularis oris"),
-)}
+CATALOGUE: dict[str, Movement] = {
+    m.id: m
+    for m in (
+        Movement(
+            "frown",
+            "Frown",
+            "Pull your eyebrows together and down, as hard as you can.",
+            ("brow",),
+            "inner brow travel toward the midline and down",
+            M.inner_brow_medial_down,
+            +1,
+            flow_weight=1.0,
+            muscle="corrugator supercilii",
+        ),
+        Movement(
+            "brow_raise",
+            "Raise the eyebrows",
+            "Lift both eyebrows as high as you can, a surprised look.",
+            ("brow",),
+            "brow height above the eye line",
+            M.brow_height,
+            +1,
+            flow_weight=1.0,
+            muscle="frontalis",
+        ),
+        Movement(
+            "eye_close_tight",
+            "Close the eyes tightly",
+            "Shut both eyes firmly, then open them.",
+            ("eye",),
+            "palpebral aperture (closure)",
+            M.eye_aperture,
+            -1,
+            flow_weight=1.0,
+            min_amplitude_pct_iod=3.0,
+            muscle="orbicularis oculi",
+            skin_method="reference_flow",
+        ),
+        Movement(
+            "eye_close_alternate",
+            "Tight and light eye closure",
+            "Close your eyes tightly, open, then close them lightly; keep alternating.",
+            ("eye",),
+            "palpebral aperture (closure)",
+            M.eye_aperture,
+            -1,
+            flow_weight=1.0,
+            min_amplitude_pct_iod=3.0,
+            muscle="orbicularis oculi",
+            skin_method="reference_flow",
+        ),
+        Movement(
+            "nostril_flare",
+            "Flare the nostrils",
+            "Widen your nostrils as if you were short of breath.",
+            ("nose",),
+            "alar width from the midline",
+            M.alar_width,
+            +1,
+            flow_weight=1.0,
+            min_amplitude_pct_iod=0.8,
+            muscle="dilator naris",
+        ),
+        Movement(
+            "nostril_narrow",
+            "Narrow the nostrils",
+            "Pinch your nostrils narrow, as if meeting a bad smell.",
+            ("nose",),
+            "alar width from the midline",
+            M.alar_width,
+            -1,
+            flow_weight=1.0,
+            min_amplitude_pct_iod=0.8,
+            muscle="compressor naris",
+        ),
+        Movement(
+            "nose_wrinkle",
+            "Wrinkle the nose",
+            "Wrinkle your nose so lines form at its root.",
+            ("nose",),
+            "alar base to inner eye corner distance",
+            M.alar_to_inner_canthus,
+            -1,
+            flow_weight=1.0,
+            min_amplitude_pct_iod=1.0,
+            muscle="procerus, levator labii superioris alaeque nasi",
+        ),
+        Movement(
+            "lip_pucker_u",
+            'Pucker: say "u"',
+            'Push your lips forward as if saying "oo".',
+            ("mouth",),
+            "mouth-corner travel toward the midline",
+            M.corner_from_midline,
+            -1,
+            flow_weight=1.0,
+            muscle="orbicularis oris",
+        ),
+        Movement(
+            "lip_spread_i",
+            'Spread: say "i"',
+            'Pull your lips wide and back as if saying "ee".',
+            ("mouth",),
+            "mouth-corner excursion outward and up",
+            M.corner_out_up,
+            +1,
+            flow_weight=1.0,
+            muscle="risorius, zygomaticus",
+        ),
+        Movement(
+            "upper_lip_raise",
+            "Show the upper gums",
+            "Lift your upper lip to show your upper gums.",
+            ("mouth",),
+            "upper-lip height toward the alar base",
+            M.upper_lip_to_ala,
+            -1,
+            flow_weight=1.0,
+            muscle="levator labii superioris",
+        ),
+        Movement(
+            "lower_lip_lower",
+            "Show the lower gums",
+            "Pull your lower lip down to show your lower gums.",
+            ("mouth",),
+            "lower-lip travel down",
+            M.lower_lip_height,
+            -1,
+            flow_weight=1.0,
+            muscle="depressor labii inferioris",
+        ),
+        Movement(
+            "lip_hold",
+            "Hold between the lips",
+            "Hold something light between your lips and move it.",
+            ("mouth",),
+            "lip movement from neutral (each half of the lips)",
+            M.lip_displacement,
+            +1,
+            relative=True,
+            flow_weight=1.0,
+            muscle="orbicularis oris",
+        ),
+    )
+}
 
 MOVEMENT_IDS = tuple(CATALOGUE)
 

@@ -12,16 +12,16 @@ reference landmark by the flow averaged around it.  The result is a second estim
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import cast
+
 import cv2
 import numpy as np
-
-from dataclasses import dataclass
-
 from scipy.spatial import Delaunay
 
+from facetrack.capture.landmarker import FaceFrame
 from facetrack.face import landmarks as L
 from facetrack.face.geometry import NormalisedFace, rotation_of, to_camera_axes
-from facetrack.capture.landmarker import FaceFrame
 
 STABLE = np.array(L.STABLE)
 # What the landmark-based alignment left of the head motion is read from the flow at the
@@ -45,6 +45,9 @@ SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landm
 DIS_FINEST_SCALE = 0
 OCCLUSION_GREY = 40
 
+# DIS makes its own output; OpenCV's stubs want an array where None is passed
+NO_INITIAL_FLOW = cast(np.ndarray, None)
+
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """2x3 least-squares similarity (Umeyama 1991) mapping ``src`` points onto ``dst``."""
@@ -53,7 +56,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     u, s, vt = np.linalg.svd(b.T @ a)
     d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
     r = u @ d @ vt
-    scale = float((s * np.diag(d)).sum() / (a ** 2).sum())
+    scale = float((s * np.diag(d)).sum() / (a**2).sum())
     m = np.zeros((2, 3))
     m[:, :2] = scale * r
     m[:, 2] = cd - m[:, :2] @ cs
@@ -81,6 +84,7 @@ PARALLAX_FROM_DEG, PARALLAX_FULL_DEG = 1.5, 3.0
 
 def _beyond_expression_tilt(turn: np.ndarray) -> np.ndarray:
     from scipy.spatial.transform import Rotation
+
     out_of_plane = np.degrees(np.arccos(np.clip(turn[2, 2], -1.0, 1.0)))
     w = np.clip((out_of_plane - PARALLAX_FROM_DEG) / (PARALLAX_FULL_DEG - PARALLAX_FROM_DEG), 0.0, 1.0)
     if w >= 1.0:
@@ -91,22 +95,37 @@ def _beyond_expression_tilt(turn: np.ndarray) -> np.ndarray:
 def _sample_scalar(image: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     """(N,) single-channel ``image`` at sub-pixel ``points_xy`` (bilinear)."""
     p = points_xy.astype(np.float32)
-    return cv2.remap(image, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE).reshape(-1).astype(np.float64)
+    return (
+        cv2.remap(
+            image, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        .reshape(-1)
+        .astype(np.float64)
+    )
 
 
 def _sample(flow: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     """(N, 2) flow at sub-pixel ``points_xy`` (bilinear)."""
     p = points_xy.astype(np.float32)
-    return cv2.remap(flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2).astype(np.float64)
+    return (
+        cv2.remap(
+            flow, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        .reshape(-1, 2)
+        .astype(np.float64)
+    )
 
 
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
-    def __init__(self, ref_image_bgr: np.ndarray, ref_face: FaceFrame, ref_norm: NormalisedFace,
-                 target_iod_px: float = OFFLINE_IOD_PX):
+    def __init__(
+        self,
+        ref_image_bgr: np.ndarray,
+        ref_face: FaceFrame,
+        ref_norm: NormalisedFace,
+        target_iod_px: float = OFFLINE_IOD_PX,
+    ):
         xy = ref_face.xy.astype(np.float64)
         self.ref_face = ref_face
         iod_px = ref_norm.iod * ref_norm.px_per_unit
@@ -117,8 +136,9 @@ class SkinFlow:
         size = (hi - lo + 2 * margin) * self.zoom
         self.size_wh = (int(np.ceil(size[0])), int(np.ceil(size[1])))
         # reference image pixels -> crop pixels
-        self.to_crop = np.array([[self.zoom, 0, -self.zoom * self.origin[0]],
-                                 [0, self.zoom, -self.zoom * self.origin[1]]])
+        self.to_crop = np.array(
+            [[self.zoom, 0, -self.zoom * self.origin[0]], [0, self.zoom, -self.zoom * self.origin[1]]]
+        )
         self.ref_stable = xy[STABLE]
         self.ref_rot = rotation_of(ref_face)
         self.ref_cam = to_camera_axes(ref_face.xyz_px)
@@ -126,7 +146,7 @@ class SkinFlow:
         self.ref_points = (xy * self.zoom - self.origin * self.zoom).astype(np.float32)
         self.anchors = self._anchor_points(target_iod_px)
         self.ref_gray = self._gray(ref_image_bgr, self.to_crop)
-        self.radius = max(1, int(round(SAMPLE_RADIUS_IOD * target_iod_px)))
+        self.radius = max(1, round(SAMPLE_RADIUS_IOD * target_iod_px))
         # crop pixels -> frontal face units: undo zoom, flip y, derotate, unit scale
         self.px_to_face = (np.diag([1.0, -1.0, 0.0]) @ self.ref_rot)[:2] / (self.zoom * ref_norm.px_per_unit)
         self.ref_xyz = ref_norm.xyz
@@ -134,14 +154,15 @@ class SkinFlow:
         self.face_mask = np.zeros(self.ref_gray.shape, np.uint8)
         cv2.fillConvexPoly(self.face_mask, cv2.convexHull(oval), 1)
         self.face_area = max(int(self.face_mask.sum()), 1)
-        self.grid = np.dstack(np.meshgrid(np.arange(self.size_wh[0], dtype=np.float32),
-                                          np.arange(self.size_wh[1], dtype=np.float32)))
+        self.grid = np.dstack(
+            np.meshgrid(np.arange(self.size_wh[0], dtype=np.float32), np.arange(self.size_wh[1], dtype=np.float32))
+        )
         self.occluded_fraction = 0.0
         self._last: tuple | None = None
         self._last_corr: tuple | None = None
-        self._correcter: "_Correcter | None" = None
+        self._correcter: _Correcter | None = None
         self.target_iod_px = target_iod_px
-        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis.setFinestScale(DIS_FINEST_SCALE)
 
     def _anchor_points(self, iod_px: float) -> np.ndarray:
@@ -155,8 +176,7 @@ class SkinFlow:
         return pts
 
     def _gray(self, image_bgr: np.ndarray, m: np.ndarray) -> np.ndarray:
-        warped = cv2.warpAffine(image_bgr, m, self.size_wh, flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.warpAffine(image_bgr, m, self.size_wh, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         gray = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY)
         return gray
 
@@ -174,7 +194,7 @@ class SkinFlow:
         to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
         m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
         gray = self._gray(image_bgr, m)
-        flow = self.dis.calc(self.ref_gray, gray, None)
+        flow = self.dis.calc(self.ref_gray, gray, NO_INITIAL_FLOW)
         self.occluded_fraction = self._unexplained(gray, flow)
         k = 2 * self.radius + 1
         flow = cv2.blur(flow, (k, k))
@@ -218,8 +238,9 @@ class SkinFlow:
         moved = src + dxy
         return moved @ inv[:, :2].T + inv[:, 2] - src
 
-    def _unexplained(self, gray: np.ndarray, flow: np.ndarray, reference: np.ndarray | None = None,
-                     back: np.ndarray | None = None) -> float:
+    def _unexplained(
+        self, gray: np.ndarray, flow: np.ndarray, reference: np.ndarray | None = None, back: np.ndarray | None = None
+    ) -> float:
         """Share of the face that skin motion does not explain: what the flow-compensated
         frame still gets wrong by more than OCCLUSION_GREY grey levels.  A hand or an object
         over the face, or a strong shadow, raises it; facial movement barely does."""
@@ -229,7 +250,7 @@ class SkinFlow:
         diff = cv2.blur(cv2.absdiff(back, reference), (5, 5))
         return float(((diff > OCCLUSION_GREY) & (self.face_mask > 0)).sum()) / self.face_area
 
-    def correct(self, image_bgr: np.ndarray, face: FaceFrame, norm: NormalisedFace) -> "Correction":
+    def correct(self, image_bgr: np.ndarray, face: FaceFrame, norm: NormalisedFace) -> Correction:
         """The mesh corrected by skin where skin was matched: landmark = mesh + gated residual,
         in the 3-D pose-normalised face frame (the frame of ``norm.xyz``; compare with
         ``self.ref_xyz``).
@@ -258,8 +279,8 @@ class SkinFlow:
         cur = face.xy.astype(np.float64) @ m[:, :2].T + m[:, 2]
         cur_ctrl = np.vstack([cur[:468], c.border])
         pred = c.predict(cur_ctrl)
-        fwd = c.dis_fwd.calc(pred, gray, None)
-        bwd = c.dis_bwd.calc(gray, pred, None)
+        fwd = c.dis_fwd.calc(pred, gray, NO_INITIAL_FLOW)
+        bwd = c.dis_bwd.calc(gray, pred, NO_INITIAL_FLOW)
         back = cv2.remap(gray, self.grid + fwd, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.occluded_fraction = self._unexplained(gray, fwd, pred, back)
         photo = cv2.blur(cv2.absdiff(back, pred).astype(np.float32), (PHOTO_BOX_PX, PHOTO_BOX_PX))
@@ -395,8 +416,11 @@ def gate_weight(fb_q: np.ndarray, photo_err: np.ndarray, texture: np.ndarray) ->
     (:func:`fb_ratio`); ``photo_err``: mean absolute grey-level error after the flow;
     ``texture``: structure-tensor minimum eigenvalue (Shi & Tomasi 1994) of the reference.
     """
-    return (ramp_down(fb_q, 1.0, FB_Q_HI) * ramp_down(photo_err, PHOTO_LO, PHOTO_HI)
-            * (1.0 - ramp_down(texture, TEXTURE_LO, TEXTURE_HI)))
+    return (
+        ramp_down(fb_q, 1.0, FB_Q_HI)
+        * ramp_down(photo_err, PHOTO_LO, PHOTO_HI)
+        * (1.0 - ramp_down(texture, TEXTURE_LO, TEXTURE_HI))
+    )
 
 
 def fb_ratio(fwd: np.ndarray, bwd: np.ndarray, floor_px: float) -> np.ndarray:
@@ -404,7 +428,7 @@ def fb_ratio(fwd: np.ndarray, bwd: np.ndarray, floor_px: float) -> np.ndarray:
     backward flows B at p + F (Sundaram, Brox & Keutzer 2010, eq. 5, as a ratio: q <= 1 is
     their consistent case)."""
     num = ((fwd + bwd) ** 2).sum(axis=1)
-    return num / (0.01 * ((fwd ** 2).sum(axis=1) + (bwd ** 2).sum(axis=1)) + floor_px ** 2)
+    return num / (0.01 * ((fwd**2).sum(axis=1) + (bwd**2).sum(axis=1)) + floor_px**2)
 
 
 def plausible(residual: np.ndarray, mesh_moved: np.ndarray, iod_px: float) -> np.ndarray:
@@ -416,12 +440,12 @@ def plausible(residual: np.ndarray, mesh_moved: np.ndarray, iod_px: float) -> np
     with |m| the mesh's own displacement of the landmark since the reference."""
     n = np.linalg.norm(residual, axis=1)
     allowed = RESIDUAL_FLOOR_IOD * iod_px + RESIDUAL_OVER_MESH * mesh_moved
-    return (ramp_down(n / iod_px, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD)
-            * ramp_down(n / allowed, 1.0, 1.5))
+    return ramp_down(n / iod_px, RESIDUAL_LO_IOD, RESIDUAL_HI_IOD) * ramp_down(n / allowed, 1.0, 1.5)
 
 
-def fill_from_neighbours(residual: np.ndarray, weight: np.ndarray, kernel: np.ndarray,
-                         full_weight: float = FILL_FULL_WEIGHT) -> tuple[np.ndarray, np.ndarray]:
+def fill_from_neighbours(
+    residual: np.ndarray, weight: np.ndarray, kernel: np.ndarray, full_weight: float = FILL_FULL_WEIGHT
+) -> tuple[np.ndarray, np.ndarray]:
     """Residuals of rejected landmarks borrowed from accepted neighbours (normalised
     convolution, Knutsson & Westin 1993, CVPR "Normalized and differential convolution"):
 
@@ -436,8 +460,9 @@ def fill_from_neighbours(residual: np.ndarray, weight: np.ndarray, kernel: np.nd
     return weight[:, None] * residual + borrowed[:, None] * fill, weight + borrowed
 
 
-def side_share(weight: np.ndarray, index_by_side: dict[str, np.ndarray],
-               threshold: float = CORRECTED_WEIGHT) -> dict[str, float]:
+def side_share(
+    weight: np.ndarray, index_by_side: dict[str, np.ndarray], threshold: float = CORRECTED_WEIGHT
+) -> dict[str, float]:
     """Share of each side's landmarks whose skin residual was accepted:
     share_s = #{i in side s : w_i >= threshold} / #side s."""
     return {s: float((weight[idx] >= threshold).mean()) for s, idx in index_by_side.items()}
@@ -447,13 +472,13 @@ def side_share(weight: np.ndarray, index_by_side: dict[str, np.ndarray],
 class Correction:
     """One frame's skin correction of the mesh (see :meth:`SkinFlow.correct`)."""
 
-    xyz: np.ndarray            # (478, 3) corrected landmarks, 3-D pose-normalised face frame
-    weight: np.ndarray         # (478,) gate weight of each landmark's residual
-    residual_px: np.ndarray    # (478, 2) residual in crop px (before the gate)
-    share: dict[str, float]    # per side, share of that side's landmarks corrected
-    crop_points: np.ndarray    # (478, 2) mesh landmarks in crop px
+    xyz: np.ndarray  # (478, 3) corrected landmarks, 3-D pose-normalised face frame
+    weight: np.ndarray  # (478,) gate weight of each landmark's residual
+    residual_px: np.ndarray  # (478, 2) residual in crop px (before the gate)
+    share: dict[str, float]  # per side, share of that side's landmarks corrected
+    crop_points: np.ndarray  # (478, 2) mesh landmarks in crop px
     corrected_crop: np.ndarray  # (478, 2) corrected landmarks in crop px
-    corrected_px: np.ndarray   # (478, 2) corrected landmarks in image px
+    corrected_px: np.ndarray  # (478, 2) corrected landmarks in image px
 
 
 def _landmark_sides(ref_xyz: np.ndarray) -> dict[str, np.ndarray]:
@@ -466,7 +491,7 @@ def _landmark_sides(ref_xyz: np.ndarray) -> dict[str, np.ndarray]:
 class _Correcter:
     """Reference-side state of the gated correction, built once per neutral."""
 
-    def __init__(self, flow: "SkinFlow", target_iod_px: float):
+    def __init__(self, flow: SkinFlow, target_iod_px: float):
         self.f = flow
         g = flow.ref_gray
         self.texture = cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, blockSize=TEXTURE_BLOCK_PX, ksize=3)
@@ -476,8 +501,9 @@ class _Correcter:
         # the face nothing the mesh knows of moves.
         bx = np.linspace(0, w - 1, 7)
         by = np.linspace(0, h - 1, 7)
-        self.border = np.array([(x, y) for x in bx for y in (0, h - 1)]
-                               + [(x, y) for x in (0, w - 1) for y in by[1:-1]], np.float64)
+        self.border = np.array(
+            [(x, y) for x in bx for y in (0, h - 1)] + [(x, y) for x in (0, w - 1) for y in by[1:-1]], np.float64
+        )
         self.ctrl_ref = np.vstack([flow.ref_points[:468].astype(np.float64), self.border])
         self.tri = Delaunay(self.ctrl_ref)
         # the anchors where residual head motion is read, as barycentric combinations of the
@@ -509,9 +535,9 @@ class _Correcter:
         kern[kern < 1e-3] = 0.0
         self.neighbour_kernel = np.zeros((478, 478))
         self.neighbour_kernel[:468, :468] = kern
-        self.dis_fwd = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis_fwd = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis_fwd.setFinestScale(RESIDUAL_FINEST_SCALE)
-        self.dis_bwd = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.dis_bwd = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self.dis_bwd.setFinestScale(RESIDUAL_FINEST_SCALE)
 
     def predict(self, cur_ctrl: np.ndarray) -> np.ndarray:
@@ -520,13 +546,13 @@ class _Correcter:
         each is rasterised at its current place on a coarse grid with the affine map back to
         the reference (current crop px -> reference crop px), and the map is interpolated."""
         simp = self.tri.simplices
-        cur = cur_ctrl[simp]                                   # (T, 3, 2)
+        cur = cur_ctrl[simp]  # (T, 3, 2)
         ref = self.ctrl_ref[simp]
         hom = np.concatenate([cur, np.ones(cur.shape[:2] + (1,))], axis=2)  # (T, 3, 3)
         det = np.linalg.det(hom)
         good = np.abs(det) > 1e-9
         aff = np.zeros((len(simp), 3, 2))
-        aff[good] = np.linalg.solve(hom[good], ref[good])      # [x y 1] @ aff = ref point
+        aff[good] = np.linalg.solve(hom[good], ref[good])  # [x y 1] @ aff = ref point
         ids = np.full(self.coarse_shape, -1, np.int32)
         shift = 4
         scale = (1 << shift) / self.step
@@ -544,10 +570,11 @@ class _Correcter:
         # cv2.resize puts coarse sample i at full pixel i * step + (step - 1) / 2; the grid was
         # sampled at i * step, so shift back by that half step
         off = 0.5 * (self.step - 1)
-        back = np.float32([[1, 0, -off], [0, 1, -off]])
+        back = np.array([[1, 0, -off], [0, 1, -off]], np.float32)
         maps = []
         for ch in (0, 1):
-            mm = cv2.resize(src[:, ch].reshape(self.coarse_shape).astype(np.float32), full,
-                            interpolation=cv2.INTER_LINEAR)
+            mm = cv2.resize(
+                src[:, ch].reshape(self.coarse_shape).astype(np.float32), full, interpolation=cv2.INTER_LINEAR
+            )
             maps.append(cv2.warpAffine(mm, back, (w, h), borderMode=cv2.BORDER_REPLICATE))
         return cv2.remap(self.f.ref_gray, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -16,7 +16,8 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 # through numbers of two methods (reporting.report).
 #   1: reference-to-frame skin flow, live and offline summarised differently (rows have no version)
 #   2: one summariser for live and offline (analysis.meter.results_from_series)
-ESTIMATOR_VERSION = "2"
+#   3: mesh first, skin as a gated local correction (face.skin.SkinFlow.correct); lids keep 1
+ESTIMATOR_VERSION = "3"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:

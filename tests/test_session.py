@@ -84,26 +84,18 @@ def test_whole_session_headless(tmp_path, session_video):
         assert max_difference_mm(store, 1) < 0.05
 
 
+def start_session(video, routine, data) -> subprocess.Popen:
+    """A headless ``facetrack exercise`` from ``video`` in its own process (to be killed)."""
+    cmd = ["exercise", "--source", video, "--routine", routine, "--no-window", "--data-dir", data]
+    return subprocess.Popen(
+        [sys.executable, "-m", "facetrack", *map(str, cmd)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
 def test_sigkill_halfway_keeps_finished_reps(tmp_path, session_video):
     video, routine = session_video
     data = tmp_path / "data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "facetrack",
-            "exercise",
-            "--source",
-            str(video),
-            "--routine",
-            str(routine),
-            "--no-window",
-            "--data-dir",
-            str(data),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_session(video, routine, data)
     deadline = time.time() + 300
     n = 0
     while time.time() < deadline and proc.poll() is None:
@@ -136,23 +128,7 @@ def test_sigkill_at_random_points_loses_nothing_finished(tmp_path, session_video
     runs = int(os.environ.get("FACETRACK_KILL_RUNS", "4"))
     kept: dict[int, int] = {}
     for _ in range(runs):
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "facetrack",
-                "exercise",
-                "--source",
-                str(video),
-                "--routine",
-                str(routine),
-                "--no-window",
-                "--data-dir",
-                str(data),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_session(video, routine, data)
         # a random point of the session: after a random number of finished repetitions
         # (0-10 of 12), then a random fraction of a second into the next one
         target, seen = rng.randint(0, 10), 0

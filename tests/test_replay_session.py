@@ -324,3 +324,42 @@ def test_redo_keeps_the_first_try_marked_redone(tmp_path):
         assert not math.isnan(reps[0]["left_amplitude_mm"])
     finally:
         store.close()
+
+
+@pytest.mark.integration
+def test_record_video_is_private_at_the_source_rate_and_forgotten(tmp_path):
+    """``exercise --record-video``: the raw video is owner-only, plays at the camera's own rate
+    (a 15 fps source gives a 15 fps file, not 30), its path is stored, and ``forget`` deletes it."""
+    import sqlite3
+
+    import cv2
+    from conftest import read_frames, run_cli, write_video
+
+    source = write_video(tmp_path / "webcam15.mp4", read_frames(DATA / "replay_session.mp4")[::2], fps=15.0)
+    raw, data = tmp_path / "kept" / "raw.mp4", tmp_path / "data"
+    raw.parent.mkdir()
+    done = run_cli(
+        "exercise",
+        "--source",
+        source,
+        "--routine",
+        DATA / "replay_session.toml",
+        "--no-window",
+        "--record-video",
+        raw,
+        "--data-dir",
+        data,
+        "--patient",
+        "Vid Eo",
+    )
+    assert done.returncode == 0, done.stderr
+    assert raw.stat().st_mode & 0o777 == 0o600
+    cap = cv2.VideoCapture(str(raw))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(15.0, abs=0.5)
+    cap.release()
+    db = sqlite3.connect(data / "facetrack.sqlite")
+    assert db.execute("SELECT video_path FROM sessions").fetchone()[0] == str(raw.resolve())
+    db.close()
+    gone = run_cli("forget", "--patient", "Vid Eo", "--yes", "--data-dir", data)
+    assert gone.returncode == 0 and "1 video files removed" in gone.stdout, gone.stdout + gone.stderr
+    assert not raw.exists()

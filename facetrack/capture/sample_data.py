@@ -9,7 +9,7 @@ from pathlib import Path
 
 from facetrack.errors import FacetrackError
 
-_CHECKOUT = Path(__file__).resolve().parent.parent / "sample_videos"
+_CHECKOUT = Path(__file__).resolve().parents[2] / "sample_videos"  # facetrack/capture/ -> the repository
 
 
 def sample_dir() -> Path:

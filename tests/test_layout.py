@@ -156,3 +156,11 @@ def test_the_store_starts_without_cv2_or_scipy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_source_checkout_finds_its_sample_videos():
+    """``python -m facetrack demo`` run in the repository (as the tests do) imports the package
+    from the source tree, where the samples are the top-level sample_videos/ folder."""
+    from facetrack.capture import sample_data
+
+    assert (sample_data._CHECKOUT / "samples.json").is_file(), sample_data._CHECKOUT

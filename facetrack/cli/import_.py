@@ -75,15 +75,18 @@ def _analyse(job: tuple) -> tuple:
     return step, None, (neutral_record(a.neutral), recorded, rows, [r.symmetry.symmetry_pct for r in a.reps])
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int) -> None:
     """A worker ends with the import that started it: killed (kill -9, a crash), the parent
-    cannot tell its workers, and they would go on analysing for nobody (Linux: PR_SET_PDEATHSIG)."""
+    cannot tell its workers, and they would go on analysing, or wait, for nobody (Linux:
+    PR_SET_PDEATHSIG; a parent already gone while the worker started up: leave at once)."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 @contextmanager
@@ -94,7 +97,12 @@ def analysed(jobs: list[tuple], workers: int | None = None) -> Iterator[Iterator
     if workers == 1:
         yield map(_analyse, jobs)
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         yield pool.map(_analyse, jobs)
     finally:

@@ -77,40 +77,7 @@ class Neutral:
         }
 
 
-def _mirror_symmetric_scale(good: list[Tracked]) -> float:
-    """geometry.mirror_symmetric_mm_per_unit over the rest frames, each also landmarked
-    flipped (a second landmarker, rest frames only: a few tens of detections)."""
-    import sys
-
-    import cv2
-
-    from facetrack.capture.landmarker import Landmarker
-    from facetrack.capture.source import Frame
-
-    # Replayed faces (capture/replay.py) came from no landmarker in this process: there is
-    # none to read the flipped frames with, and loading MediaPipe for it would break the fast
-    # tier's promise; such runs keep the plain iris scale.
-    if "mediapipe" not in sys.modules:
-        return math.nan
-    own, mirrored, unit = [], [], []
-    try:
-        lm = Landmarker()
-    except FacetrackError:
-        return math.nan
-    with lm:
-        for t in good:
-            flipped = Frame(cv2.flip(t.frame.image_bgr, 1), t.frame.timestamp_s, t.frame.index)
-            norm = geometry.normalise(lm.detect(flipped))
-            mine = cast(NormalisedFace, t.norm)  # usable frames have one
-            own.append(mine.iris_diameter * mine.px_per_unit)
-            mirrored.append(norm.iris_diameter * norm.px_per_unit if norm is not None else math.nan)
-            unit.append(mine.px_per_unit)
-    return geometry.mirror_symmetric_mm_per_unit(np.array(own), np.array(mirrored), np.array(unit))
-
-
-def build_neutral(
-    frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX, mirror_scale: bool = True
-) -> Neutral:
+def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(
@@ -122,11 +89,9 @@ def build_neutral(
     norms = [cast(NormalisedFace, t.norm) for t in good]  # usable frames have one
     stack = np.stack([n.xyz for n in norms])
     xyz = np.median(stack, axis=0)
+    # the landmarks are read on the frame and its mirror image (capture/mirror.py), so the
+    # iris scale is the same for a clip and its flip
     mm, how = geometry.mm_per_unit(norms)
-    if mirror_scale and how == "iris":
-        sym = _mirror_symmetric_scale(good)
-        if math.isfinite(sym):
-            mm = sym
     k = int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))
     ref = good[k]
     flow = SkinFlow(ref.frame.image_bgr, ref.face, norms[k], flow_iod_px) if with_flow else None

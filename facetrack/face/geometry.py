@@ -105,28 +105,6 @@ def mm_per_unit(faces: list[NormalisedFace]) -> tuple[float, str]:
     return float("nan"), "none"
 
 
-def mirror_symmetric_mm_per_unit(iris_px: np.ndarray, iris_px_mirrored: np.ndarray, px_per_unit: np.ndarray) -> float:
-    """Millimetres per face unit that a mirrored copy of the video gets too, sides swapped.
-
-    The landmarker is not mirror-equivariant: on single_face.mp4 the iris scale read 58.8 mm
-    between the eye centres and 61.6 mm on the same frames flipped.  Each rest frame is
-    therefore landmarked as it is and flipped, and its iris diameter taken in image pixels
-    as the mean of both readings (a frame and its flip swap roles in the mirrored video,
-    so the pair is the same set):
-
-        d_k = (iris_px_k + iris_px_mirrored_k) / 2,
-        mm_per_unit = 11.7 mm / median_k(d_k / px_per_unit_k)
-
-    (11.7 mm: see IRIS_DIAMETER_MM; the median rejects frames where the lids cover the iris).
-    Arrays are per frame; frames where either reading is missing (NaN or <= 0) are skipped.
-    """
-    a, b, p = (np.asarray(v, float) for v in (iris_px, iris_px_mirrored, px_per_unit))
-    ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0) & (p > 0)
-    if not ok.any():
-        return float("nan")
-    return IRIS_DIAMETER_MM / float(np.median((a[ok] + b[ok]) / 2 / p[ok]))
-
-
 def quality_flags(face: FaceFrame) -> dict[str, bool]:
     """Per-frame flags; a flagged frame is kept but not trusted for measures."""
     if not face.face_found:

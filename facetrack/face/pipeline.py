@@ -15,7 +15,8 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from facetrack.capture.landmarker import FaceFrame, Landmarker
+from facetrack.capture.landmarker import FaceFrame
+from facetrack.capture.mirror import MirrorAveraged
 from facetrack.capture.source import Frame, FrameSource
 from facetrack.face import geometry
 from facetrack.face.geometry import NormalisedFace
@@ -48,14 +49,16 @@ class Tracker:
     """Frames through a landmarker, then pose normalisation and quality flags.
 
     ``landmarker``: any object with ``detect(frame) -> FaceFrame``, ``model_sha256`` and
-    ``close()``; by default MediaPipe's FaceLandmarker with ``model`` (the bundled one if None).
+    ``close()``; by default MediaPipe's FaceLandmarker with ``model`` (the bundled one if None)
+    on the frame and on its mirror image, averaged (capture/mirror.py), so that a clip and
+    its flip read the same face with the sides swapped.
     The tracker closes the landmarker it was given, as it does its own.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, landmarker: FaceLandmarker | None = None):
         if landmarker is not None and model is not None:
             raise ValueError("give a model or a landmarker, not both")
-        self.landmarker: FaceLandmarker = landmarker if landmarker is not None else Landmarker(model)
+        self.landmarker: FaceLandmarker = landmarker if landmarker is not None else MirrorAveraged(model)
 
     @property
     def model_sha256(self) -> str:

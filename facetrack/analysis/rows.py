@@ -18,7 +18,7 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   2: one summariser for live and offline (analysis.meter.results_from_series)
 #   3: mesh first, skin as a gated local correction (face.skin.SkinFlow.correct); lids keep 1
 #   4: 3, mirror-invariant: landmarks averaged over the frame and its mirror image
-#      (capture.mirror), skin flow averaged with its mirror (face.skin.mirror_mean_flow)
+#      (capture.mirror), skin flow averaged with its mirror (face.skin.MirrorFlow)
 ESTIMATOR_VERSION = "4"
 
 

@@ -12,6 +12,7 @@ reference landmark by the flow averaged around it.  The result is a second estim
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
@@ -116,16 +117,40 @@ def _sample(flow: np.ndarray, points_xy: np.ndarray) -> np.ndarray:
     )
 
 
-def mirror_mean_flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+_MIRROR_POOL: ThreadPoolExecutor | None = None
+
+
+def _mirror_pool() -> ThreadPoolExecutor:
+    global _MIRROR_POOL
+    if _MIRROR_POOL is None:
+        _MIRROR_POOL = ThreadPoolExecutor(1, thread_name_prefix="facetrack-flow")
+    return _MIRROR_POOL
+
+
+def _dis(finest_scale: int) -> cv2.DISOpticalFlow:
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis.setFinestScale(finest_scale)
+    return dis
+
+
+class MirrorFlow:
     """DIS flow ``a`` -> ``b``, the mean of the flow on the images and, flipped back, on their
     mirror images.  DIS is not mirror-symmetric (its patches sit on a grid from the top-left
     corner, and it settles differently on either side of an edge): on real clips a healthy
     smile and a healthy brow raise read 6-8 points apart from their mirrored copies with the
     plain flow, with the landmarks already mirror-averaged (calibration/VALIDATION.md).  On
-    a crop that is its own mirror image (SkinFlow's) the mean is exactly mirror-equivariant."""
-    f = dis.calc(a, b, NO_INITIAL_FLOW)
-    g = cv2.flip(dis.calc(cv2.flip(a, 1), cv2.flip(b, 1), NO_INITIAL_FLOW), 1)
-    return (f + g * np.array([-1.0, 1.0], np.float32)) * np.float32(0.5)
+    a crop that is its own mirror image (SkinFlow's) the mean is mirror-equivariant.  The
+    mirror flow runs in a second thread with its own DIS instance (OpenCV releases the GIL
+    and DIS is mostly single-threaded), so on two cores the pair costs little more than one."""
+
+    def __init__(self, finest_scale: int):
+        self._own, self._mirror = _dis(finest_scale), _dis(finest_scale)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        pending = _mirror_pool().submit(self._mirror.calc, cv2.flip(a, 1), cv2.flip(b, 1), NO_INITIAL_FLOW)
+        f = self._own.calc(a, b, NO_INITIAL_FLOW)
+        g = cv2.flip(pending.result(), 1)
+        return (f + g * np.array([-1.0, 1.0], np.float32)) * np.float32(0.5)
 
 
 class SkinFlow:
@@ -180,8 +205,7 @@ class SkinFlow:
         self._last_corr: tuple | None = None
         self._correcter: _Correcter | None = None
         self.target_iod_px = target_iod_px
-        self.dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self.dis.setFinestScale(DIS_FINEST_SCALE)
+        self.flow = MirrorFlow(DIS_FINEST_SCALE)
 
     def _anchor_points(self, iod_px: float) -> np.ndarray:
         """Crop-pixel positions where residual head motion is read, one per STABLE point."""
@@ -212,7 +236,7 @@ class SkinFlow:
         to_ref = similarity(face.xy[STABLE].astype(np.float64), self.ref_stable)
         m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
         gray = self._gray(image_bgr, m)
-        flow = mirror_mean_flow(self.dis, self.ref_gray, gray)
+        flow = self.flow(self.ref_gray, gray)
         self.occluded_fraction = self._unexplained(gray, flow)
         k = 2 * self.radius + 1
         flow = cv2.blur(flow, (k, k))
@@ -297,8 +321,8 @@ class SkinFlow:
         cur = face.xy.astype(np.float64) @ m[:, :2].T + m[:, 2]
         cur_ctrl = np.vstack([cur[:468], c.border])
         pred = c.predict(cur_ctrl)
-        fwd = mirror_mean_flow(c.dis_fwd, pred, gray)
-        bwd = mirror_mean_flow(c.dis_bwd, gray, pred)
+        fwd = c.flow_fwd(pred, gray)
+        bwd = c.flow_bwd(gray, pred)
         back = cv2.remap(gray, self.grid + fwd, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.occluded_fraction = self._unexplained(gray, fwd, pred, back)
         photo = cv2.blur(cv2.absdiff(back, pred).astype(np.float32), (PHOTO_BOX_PX, PHOTO_BOX_PX))
@@ -553,10 +577,8 @@ class _Correcter:
         kern[kern < 1e-3] = 0.0
         self.neighbour_kernel = np.zeros((478, 478))
         self.neighbour_kernel[:468, :468] = kern
-        self.dis_fwd = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self.dis_fwd.setFinestScale(RESIDUAL_FINEST_SCALE)
-        self.dis_bwd = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self.dis_bwd.setFinestScale(RESIDUAL_FINEST_SCALE)
+        self.flow_fwd = MirrorFlow(RESIDUAL_FINEST_SCALE)
+        self.flow_bwd = MirrorFlow(RESIDUAL_FINEST_SCALE)
 
     def predict(self, cur_ctrl: np.ndarray) -> np.ndarray:
         """The reference crop warped piecewise-affinely so that its landmarks land where the

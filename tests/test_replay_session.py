@@ -303,6 +303,13 @@ def test_skip_then_quit(tmp_path):
         steps = {f["step"] for f in store.frames(rec.session_id)}
         assert steps == {-1, 1}  # kept up to q; skipped at its first frame, step 0 has none
         assert end.frames < 120  # it stopped at q, not at the end of the clip
+        # the terminal says what was left undone
+        from facetrack.live.session import closing_summary
+
+        assert (
+            closing_summary(session)[-1]
+            == 'not done: Raise the eyebrows (skipped), Spread: say "i" (0 of 1 repetitions)'
+        )
     finally:
         store.close()
 

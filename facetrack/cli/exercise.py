@@ -10,7 +10,7 @@ from facetrack.errors import FacetrackError
 from facetrack.face.pipeline import Tracker
 from facetrack.live.routine import load_routine
 from facetrack.live.runner import run_session
-from facetrack.live.session import ExerciseSession
+from facetrack.live.session import ExerciseSession, closing_summary
 from facetrack.live.window import Window
 from facetrack.storage.history import previous_and_first
 from facetrack.storage.recorder import Recorder
@@ -59,6 +59,8 @@ def run(args) -> int:
     finally:
         store.close()
     done = sum(len(r.reps) for r in session.results)
+    if session.results:
+        print("\n".join(closing_summary(session)))
     print(
         f"session {recorder.session_id} for {patient}: {done} repetitions of "
         f"{sum(1 for r in session.results if r.reps)} movements recorded in {store.path}"

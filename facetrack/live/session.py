@@ -448,6 +448,27 @@ class ExerciseSession:
         return state
 
 
+def closing_summary(session: ExerciseSession) -> list[str]:
+    """What the terminal shows when a session ends, however it ended: the summary screen's
+    lines (today's median symmetry beside the last and first session's, per movement) and
+    what the routine still had that was not done."""
+    lines = [f"{'movement':<24} today / last / first (median symmetry)"]
+    lines += summary_lines(session.results, session.history)
+    undone = []
+    for k, step in enumerate(session.routine.steps):
+        name = get_movement(step.movement).name
+        res = session.results[k] if k < len(session.results) else None
+        if res is None:
+            undone.append(name)
+        elif res.skipped:
+            undone.append(f"{name} (skipped)")
+        elif len(res.reps) < step.reps:
+            undone.append(f"{name} ({len(res.reps)} of {step.reps} repetitions)")
+    if undone:
+        lines.append("not done: " + ", ".join(undone))
+    return lines
+
+
 def summary_lines(results: list[StepResult], history: dict) -> list[str]:
     """One line per movement: today's median symmetry beside the last and first session's."""
     lines = []

@@ -33,9 +33,9 @@ RATIOS = (1.0, 0.75, 0.5, 0.25)
 RETEST_SEED_STEP = 100
 
 
-def cases(movements, ratios, faces=("astronaut",), turns=((0.0, 0.0),), retest=1):
+def cases(movements, ratios, faces=("astronaut",), turns=((0.0, 0.0),), retest=1, sides=("left", "right")):
     """The cases of a run; ``turns``: (peak yaw, peak pitch) pairs, deg; ``retest``: renders
-    of each truth, with new noise."""
+    of each truth, with new noise; ``sides``: the weak sides of the asymmetric cases."""
     from calibration.synth import Case, default_seed
 
     out = []
@@ -46,7 +46,7 @@ def cases(movements, ratios, faces=("astronaut",), turns=((0.0, 0.0),), retest=1
             for m in movements:
                 k = default_seed(m)
                 for r in ratios:
-                    for side in ("left",) if r == 1.0 else ("left", "right"):
+                    for side in ("left",) if r == 1.0 else sides:
                         for j in range(retest):
                             n_reps = 4 if m == "eye_close_alternate" else 3
                             seed = k + RETEST_SEED_STEP * j
@@ -412,6 +412,13 @@ def main(argv=None) -> int:
     p.add_argument("--movements", nargs="+", default=list(MOVEMENT_IDS))
     p.add_argument("--ratios", nargs="+", type=float, default=list(RATIOS))
     p.add_argument(
+        "--sides",
+        nargs="+",
+        choices=("left", "right"),
+        default=["left", "right"],
+        help="weak sides of the asymmetric cases (default both)",
+    )
+    p.add_argument(
         "--faces", nargs="+", default=["astronaut"], help="base faces (calibration/synth.py FACES; default astronaut)"
     )
     p.add_argument(
@@ -449,7 +456,7 @@ def main(argv=None) -> int:
     if args.report_only:
         rows = json.loads(results.read_text())
     else:
-        todo = cases(args.movements, args.ratios, args.faces, turns, args.retest)
+        todo = cases(args.movements, args.ratios, args.faces, turns, args.retest, args.sides)
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(run_case, todo, [args.workdir] * len(todo)))
         results.write_text(json.dumps(rows, indent=1))

@@ -36,7 +36,10 @@ FLOW_FULL_DEG, FLOW_NONE_DEG = 3.0, 10.0
 HEAD_MOVED_DEG = 8.0
 # A repetition during which the head turned or nodded more than this is left out: the
 # parallax a turn leaves reads as one side moving and the other moving back (ground truth:
-# 2-3% of IOD at 5-8 deg), which a weak side could be mistaken for.
+# 2-3% of IOD at 5-8 deg), which a weak side could be mistaken for.  Tried at 8 deg with the
+# mesh-first measure (calibration/VALIDATION.md, head turns: MediaPipe reading 8.6-9 deg at
+# the peak): the brow raise stayed within 2.2 points, but a symmetric "i" spread read 45% and
+# a symmetric pucker 44%, so 5 deg stays.
 REP_HEAD_MOVED_DEG = 5.0
 
 

@@ -317,7 +317,7 @@ def synthetic_table(new_rows: list[dict]) -> list[str]:
         "",
         "### Synthetic ground truth, same cases: mean absolute symmetry error (points)",
         "",
-        "Subset of `python -m calibration.validate` (cases below; the full set takes ~45 min on",
+        "Subset of `python -m calibration.validate` (cases below; estimator 4 takes 2-4 min a case on these",
         f"2 free cores). Old flow: {old['source']}.",
         "",
         "| movement | cases | mesh | old flow (reported before) | new (reported) | weaker side right, new "

@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,20 +134,27 @@ def _face_area_and_center(xy: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.prod(hi - lo)), (lo + hi) / 2
 
 
+# fd 2 is the process's: two landmarkers starting in two threads (capture/mirror.py) must not
+# interleave their redirections, or the second one "restores" /dev/null and every later error
+# message is lost (it was: `analyze` on a clip with no face exited 1 with nothing said).
+_STDERR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced():
     """MediaPipe's C++ side logs banner lines to fd 2 on start-up and first inference;
     a user must see only our one-line messages."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 # Identity by rigid face shape (eye corners, nose, temples, forehead) up to a 2-D affine map.

@@ -18,11 +18,10 @@ def test_mirror_pairs_are_those_of_the_canonical_face():
     flipped = xyz[mirror[:468]] * [-1, 1, 1]
     assert np.abs(flipped - xyz).max() < 1e-4
     # every side group is the mirror of the other side's
-    for side_a, side_b in ((L.LEFT, L.RIGHT),):
-        for name in side_a.__dataclass_fields__:
-            a = np.array(getattr(side_a, name)).ravel()
-            b = np.array(getattr(side_b, name)).ravel()
-            assert sorted(mirror[a]) == sorted(b), name
+    for name in L.LEFT.__dataclass_fields__:
+        a = np.array(getattr(L.LEFT, name)).ravel()
+        b = np.array(getattr(L.RIGHT, name)).ravel()
+        assert sorted(mirror[a]) == sorted(b), name
 
 
 def _canonical_px(shift_x=320.0) -> np.ndarray:
@@ -45,18 +44,13 @@ def _face(xyz_px, width=640, yaw=0.0):
     return FaceFrame(0, 0.0, (width, 480), True, 1, xyz_px.astype(np.float32), blend, transform)
 
 
-def _flip_image_reading(face: FaceFrame) -> FaceFrame:
-    """What a perfectly mirror-symmetric landmarker would read on the flipped image."""
-    return unflip(face)  # unflip is its own inverse
-
-
 def test_averaged_reading_of_a_clip_and_its_flip_are_mirror_images():
     rng = np.random.default_rng(3)
     px = _canonical_px() + rng.normal(0, 1.5, (478, 3))
     # a landmarker that reads the image and its flip differently: a bias that does not flip
     own = _face(px)
     biased = px + [2.0, 0.5, 0.0]
-    flip_read = _flip_image_reading(_face(biased))  # its reading of the flipped image
+    flip_read = unflip(_face(biased))  # its reading of the flipped image (unflip is its own inverse)
     a = average(own, unflip(flip_read))
     # the mirrored clip: its own reading is the flip of ours, and its flip reading is ours
     b = average(flip_read, unflip(own))

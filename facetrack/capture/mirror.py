@@ -71,9 +71,7 @@ def _mean_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def average(own: FaceFrame, flipped_back: FaceFrame) -> FaceFrame:
     """The mean of a reading and the unflipped reading of the mirror image (``unflip``)."""
-    if not own.face_found:
-        return own
-    if not flipped_back.face_found:
+    if not (own.face_found and flipped_back.face_found):
         return own
     xy_a, xy_b = own.xy.astype(np.float64), flipped_back.xy.astype(np.float64)
     width = float(np.ptp(xy_a[:, 0]))

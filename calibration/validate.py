@@ -57,6 +57,7 @@ def cases(movements, ratios, faces=("astronaut",), turns=((0.0, 0.0),), retest=1
 def run_case(case, workdir: Path) -> dict:
     from dataclasses import replace
 
+    from calibration.faces import landmarker_for
     from calibration.synth import default_seed, load_base_face, make_video
     from facetrack.analysis.meter import results_from_series
     from facetrack.analysis.offline import run_analysis
@@ -68,7 +69,7 @@ def run_case(case, workdir: Path) -> dict:
     else:
         truth = make_video(case, video, load_base_face(face=case.face))
         truth_file.write_text(json.dumps(truth))
-    a, _, _ = run_analysis(str(video), case.movement)
+    a, _, _ = run_analysis(str(video), case.movement, landmarker=landmarker_for(video))
     first = default_seed(case.movement)
     row = dict(
         truth,

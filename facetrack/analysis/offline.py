@@ -37,12 +37,14 @@ def run_analysis(
     keep_points: bool = False,
     recorded: list | None = None,
     step: int = 0,
+    landmarker=None,
 ) -> tuple[Analysis, list, FrameSource]:
     """Analyse one movement video (what ``facetrack analyze`` and ``import`` run).
 
     Returns the analysis, the measured points per frame (with ``keep_points``, for the
     overlay) and the source.  ``recorded``, if given, receives the (FrameRecord, LandmarkRow)
-    of every frame as the store keeps them under routine step ``step``."""
+    of every frame as the store keeps them under routine step ``step``.  ``landmarker``: another
+    than MediaPipe's (the validations replay stored faces, calibration/faces.py)."""
     movement = get_movement(movement_id)
     source = FrameSource(video, mirrored=mirrored)
     points: list = []
@@ -59,7 +61,7 @@ def run_analysis(
                 )
             )
 
-    with Tracker(model) as tracker:
+    with Tracker(model, landmarker) as tracker:
         analysis = analyze_tracked(tracker.run(source, progress=True), movement, affected, rest_s, on_frame)
     if source.problem:
         raise FacetrackError(source.problem)

@@ -59,20 +59,21 @@ def variant_path(clip: str, file: str, variant: str, rest_s: float) -> Path:
 
 def run_job(job) -> dict:
     clip, file, movement, rest_s, variant, mirrored, png_dir = job
+    from calibration.faces import landmarker_for
     from facetrack.analysis.meter import analyze_tracked, results_from_series
     from facetrack.capture.source import FrameSource
     from facetrack.face.movements import get_movement
     from facetrack.face.pipeline import Tracker
 
     path = variant_path(clip, file, variant, rest_s)
-    with Tracker() as tr:
+    with Tracker(landmarker=landmarker_for(path, mirrored)) as tr:
         tracked = list(tr.run(FrameSource(str(path), mirrored=mirrored)))
     mv = get_movement(movement)
     row = {"clip": clip, "variant": variant, "mirrored": mirrored, "movement": movement}
     corrections: list = []
 
     def keep(t, v, meter):
-        last = meter.neutral.flow._last_corr if meter.neutral.flow is not None else None
+        last = meter.skin._last_corr if meter.skin is not None else None
         corrections.append(last[2] if last is not None and last[1] is t.face else None)
 
     analyses = {}

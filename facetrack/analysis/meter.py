@@ -23,7 +23,7 @@ from facetrack.face.landmarks import REGIONS, SIDES
 from facetrack.face.movements import REGION_SIGNALS, Movement
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import OCCLUDED_FRACTION, lighting
-from facetrack.face.skin import OFFLINE_IOD_PX, SkinFlow
+from facetrack.face.skin import FLOW_IOD_PX, SkinFlow
 
 REST_S = 1.0
 MIN_NEUTRAL_FRAMES = 5
@@ -62,9 +62,22 @@ class Neutral:
     mm_per_unit: float
     scale_source: str  # "iris" or "interocular"
     iod: float  # eye-centre distance, face units
-    flow: SkinFlow | None = None
+    # the rest frame nearest the median, and its pose-normalised face: the skin reference
+    ref: Tracked | None = None
     yaw_deg: float = 0.0  # head pose at neutral (median)
     pitch_deg: float = 0.0
+    _skins: dict = field(default_factory=dict, repr=False)
+
+    def skin(self, iod_px: float | None = None) -> SkinFlow | None:
+        """The skin reference on a crop at ``iod_px`` between the eyes (a movement's
+        Movement.flow_iod_px; None: FLOW_IOD_PX), made once per resolution; None without a
+        reference frame."""
+        if self.ref is None or self.ref.norm is None:
+            return None
+        iod_px = FLOW_IOD_PX if iod_px is None else iod_px
+        if iod_px not in self._skins:
+            self._skins[iod_px] = SkinFlow(self.ref.frame.image_bgr, self.ref.face, self.ref.norm, iod_px)
+        return self._skins[iod_px]
 
     @property
     def iod_mm(self) -> float:
@@ -80,7 +93,7 @@ class Neutral:
         }
 
 
-def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: float = OFFLINE_IOD_PX) -> Neutral:
+def build_neutral(frames: list[Tracked], with_flow: bool = True) -> Neutral:
     good = [t for t in frames if t.usable]
     if len(good) < MIN_NEUTRAL_FRAMES:
         raise FacetrackError(
@@ -96,10 +109,9 @@ def build_neutral(frames: list[Tracked], with_flow: bool = True, flow_iod_px: fl
     # iris scale is the same for a clip and its flip
     mm, how = geometry.mm_per_unit(norms)
     k = int(np.argmin(np.abs(stack - xyz).sum(axis=(1, 2))))
-    ref = good[k]
-    flow = SkinFlow(ref.frame.image_bgr, ref.face, norms[k], flow_iod_px) if with_flow else None
+    ref = good[k] if with_flow else None
     yaw, pitch = (float(np.median([getattr(t.face, a) for t in good])) for a in ("yaw_deg", "pitch_deg"))
-    return Neutral(xyz, mm, how, geometry.interocular(xyz), flow, yaw, pitch)
+    return Neutral(xyz, mm, how, geometry.interocular(xyz), ref, yaw, pitch)
 
 
 NAN_SIDES = {s: math.nan for s in SIDES}
@@ -148,7 +160,8 @@ class MovementMeter:
         self.movement = movement
         self.neutral = neutral
         self.method = method
-        self.use_flow = movement.flow_weight > 0 and neutral.flow is not None
+        self.skin = neutral.skin(movement.flow_iod_px) if movement.flow_weight > 0 else None
+        self.use_flow = self.skin is not None
 
     def measure(self, t: Tracked) -> FrameValues:
         if not t.usable or t.norm is None:
@@ -160,7 +173,7 @@ class MovementMeter:
             return self._measure_gated(t, pose)
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
-        skin = self.neutral.flow
+        skin = self.skin
         fxyz = None
         if self.use_flow and skin is not None:
             fxyz = skin.track(t.frame.image_bgr, t.face)
@@ -187,7 +200,7 @@ class MovementMeter:
         measuring-notes.md)."""
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
-        skin = self.neutral.flow
+        skin = self.skin
         if not self.use_flow or skin is None:
             regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
             return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
@@ -203,8 +216,8 @@ class MovementMeter:
         """A region's change, fused like the primary measure (the mesh alone leaks the
         exercised region's movement into its neighbours and would fake synkinesis)."""
         value = (1 - w) * float(fn(xyz, self.neutral.xyz, side))
-        if fxyz is not None and self.neutral.flow is not None:
-            value += w * float(fn(fxyz, self.neutral.flow.ref_xyz, side))
+        if fxyz is not None and self.skin is not None:
+            value += w * float(fn(fxyz, self.skin.ref_xyz, side))
         return value
 
 

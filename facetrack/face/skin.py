@@ -32,14 +32,17 @@ STABLE = np.array(L.STABLE)
 # a short lever) put 0.5-0.8 mm of jitter into the lips at rest (tests: still faces) and
 # errors of 5-13 points into the frown and lower-lip symmetry (calibration/VALIDATION.md).
 ANCHOR_INSET_IOD = 0.10
-# Flow runs on a crop scaled to this eye distance.  DIS matches fixed-size patches, so a
-# larger crop means patches that cover less skin: small movements next to still skin (the
-# alae beside the nose, the mouth corners) are read nearer their size and less by the
-# texture around them.  On ground truth (calibration/VALIDATION.md) 180 px brought the
-# nostril and "i" spread symmetry errors from 11-13 to 2-4 points, at four times the cost
-# (about 120 ms a frame on one core): offline analysis uses it, the live loop the fast one.
-OFFLINE_IOD_PX = 180.0
-LIVE_IOD_PX = 90.0
+# Flow runs on a crop scaled to this eye distance, for the live session and offline alike
+# (one measuring path).  The gated correction's residual flows (below) run one pyramid level
+# coarser, so at 90 px they see the face at 45 px between the eyes: the real clips' own
+# resolution (single_face.mp4 ~65 px, the webcam clip ~45 px, the synthetic astronaut 43 px);
+# a larger crop only upsamples.  Measured side by side (calibration/VALIDATION.md): at 90 px
+# with DIS's "fast" preset the real-face goals met went from 39 of 53 (180 px, "medium") to
+# 38 of 50, every one still missed being a clip with no repetition, the healthy webcam brow
+# raise now 94% where it read 88% "weaker: left", for a quarter of the flow's cost.  (The
+# former reference flow needed 180 px: its nostril and "i" errors were 11-13 points at 90.)
+# The nose movements still need 180 px (face.movements.NOSE_FLOW_IOD_PX).
+FLOW_IOD_PX = 90.0
 SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landmark
 # Full-resolution flow (finest pyramid scale 0): at the coarser default the flow field is
 # smoothed across the edge of a small moving region and a nostril flare reads half its size.
@@ -127,8 +130,8 @@ def _mirror_pool() -> ThreadPoolExecutor:
     return _MIRROR_POOL
 
 
-def _dis(finest_scale: int) -> cv2.DISOpticalFlow:
-    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+def _dis(finest_scale: int, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> cv2.DISOpticalFlow:
+    dis = cv2.DISOpticalFlow.create(preset)
     dis.setFinestScale(finest_scale)
     return dis
 
@@ -143,8 +146,8 @@ class MirrorFlow:
     mirror flow runs in a second thread with its own DIS instance (OpenCV releases the GIL
     and DIS is mostly single-threaded), so on two cores the pair costs little more than one."""
 
-    def __init__(self, finest_scale: int):
-        self._own, self._mirror = _dis(finest_scale), _dis(finest_scale)
+    def __init__(self, finest_scale: int, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM):
+        self._own, self._mirror = _dis(finest_scale, preset), _dis(finest_scale, preset)
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         pending = _mirror_pool().submit(self._mirror.calc, cv2.flip(a, 1), cv2.flip(b, 1), NO_INITIAL_FLOW)
@@ -161,7 +164,7 @@ class SkinFlow:
         ref_image_bgr: np.ndarray,
         ref_face: FaceFrame,
         ref_norm: NormalisedFace,
-        target_iod_px: float = OFFLINE_IOD_PX,
+        target_iod_px: float = FLOW_IOD_PX,
     ):
         xy = ref_face.xy.astype(np.float64)
         self.ref_face = ref_face
@@ -432,8 +435,12 @@ FILL_SIGMA_IOD = 0.04
 FILL_FULL_WEIGHT = 2.0
 # The residual flows run one pyramid level coarser than SkinFlow.track's: the prediction
 # already carries the big motion, so what is left is small, and the two DIS calls cost a
-# quarter (0.09 instead of 0.36 s each on a 520x658 crop, one core).
+# quarter (0.09 instead of 0.36 s each on a 520x658 crop, one core).  DIS's "fast" preset
+# (8 px patches every 4 px, 16 descent iterations; "medium": every 3 px, 25) met more of the
+# real-face goals than "medium" on the same 90 px crop (38 against 35 of 50: the healthy
+# webcam brow raise 94% against 88%) at 40 instead of 54 ms a frame for the correction.
 RESIDUAL_FINEST_SCALE = 1
+RESIDUAL_PRESET = cv2.DISOPTICAL_FLOW_PRESET_FAST
 # Stable points on the forehead (upper forehead row and the midline above the brows).
 FOREHEAD_STABLE = (10, 338, 109, 297, 67, 151, 9)
 # A landmark counts as "corrected by skin" when its gate weight is at least this.
@@ -577,8 +584,8 @@ class _Correcter:
         kern[kern < 1e-3] = 0.0
         self.neighbour_kernel = np.zeros((478, 478))
         self.neighbour_kernel[:468, :468] = kern
-        self.flow_fwd = MirrorFlow(RESIDUAL_FINEST_SCALE)
-        self.flow_bwd = MirrorFlow(RESIDUAL_FINEST_SCALE)
+        self.flow_fwd = MirrorFlow(RESIDUAL_FINEST_SCALE, RESIDUAL_PRESET)
+        self.flow_bwd = MirrorFlow(RESIDUAL_FINEST_SCALE, RESIDUAL_PRESET)
 
     def predict(self, cur_ctrl: np.ndarray) -> np.ndarray:
         """The reference crop warped piecewise-affinely so that its landmarks land where the

@@ -35,7 +35,7 @@ from facetrack.face import measures as M
 from facetrack.face.movements import get_movement
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
-from facetrack.face.skin import LIVE_IOD_PX, STABLE
+from facetrack.face.skin import STABLE
 from facetrack.live.overlay import OverlayState, annotate
 from facetrack.live.routine import Routine
 from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
@@ -232,7 +232,7 @@ class ExerciseSession:
             return
         problem = self._calibration_problem()
         if problem is None:
-            self.neutral = build_neutral(self.calib, with_flow=True, flow_iod_px=LIVE_IOD_PX)
+            self.neutral = build_neutral(self.calib, with_flow=True)
             self._stored.append(neutral_record(self.neutral))
             self.calib = []
             self._enter_step(0, after=CALIBRATION_S)

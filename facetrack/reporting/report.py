@@ -124,26 +124,25 @@ def trend_data(sessions: list[SessionData]) -> dict:
 def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict:
     """Per movement: median amplitude of the affected (or weaker-on-average) side and the other."""
     out = {}
-    first = sessions[0].session["started_at"]
     for m in CATALOGUE:
-        rows = []
+        rows, when = [], []
         for d in sessions:
             rs = [r for r in d.reps if r["movement"] == m]
             if rs:
+                when.append(_when(d.session["started_at"]))
                 rows.append(
                     (
-                        _days(d.session["started_at"], first),
                         np.nanmedian([r["left_amplitude_mm"] or np.nan for r in rs]),
                         np.nanmedian([r["right_amplitude_mm"] or np.nan for r in rs]),
                     )
                 )
         if rows:
             a = np.array(rows)
-            side = affected or ("left" if np.nanmean(a[:, 1]) < np.nanmean(a[:, 2]) else "right")
+            side = affected or ("left" if np.nanmean(a[:, 0]) < np.nanmean(a[:, 1]) else "right")
             out[m] = {
-                "days": a[:, 0],
-                "affected": a[:, 1 if side == "left" else 2],
-                "other": a[:, 2 if side == "left" else 1],
+                "when": when,
+                "affected": a[:, 0 if side == "left" else 1],
+                "other": a[:, 1 if side == "left" else 0],
                 "side": side,
             }
     return out
@@ -330,7 +329,7 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
     for ax, (m, d) in zip(axes, amps.items()):
         st_a, st_o = SIDE_STYLE[d["side"]], SIDE_STYLE[OTHER[d["side"]]]
         ax.plot(
-            d["days"],
+            d["when"],
             d["affected"],
             marker="o",
             color=st_a["color"],
@@ -338,10 +337,10 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
             label=f"{st_a['label']} (affected)",
         )
         ax.plot(
-            d["days"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]
+            d["when"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]
         )
         ax.set_title(CATALOGUE[m].name, fontsize=11)
-        ax.set_xlabel("days since first session", fontsize=9)
+        _date_axis(ax)
         ax.set_ylabel("amplitude (mm)", fontsize=9)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -351,18 +350,17 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
 
 
 def plot_rest_trend(sessions, path: Path) -> Path:
-    first = sessions[0]["started_at"]
-    d = [_days(s["started_at"], first) for s in sessions]
+    when = mdates.date2num([_when(s["started_at"]) for s in sessions])
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for key, label, style in (
         ("rest_brow_diff_mm", "brow height", "o-"),
         ("rest_fissure_diff_mm", "eye opening", "s--"),
         ("rest_mouth_diff_mm", "mouth corner height", "^:"),
     ):
-        ax.plot(d, [s[key] if s[key] is not None else np.nan for s in sessions], style, label=label, linewidth=2)
+        ax.plot(when, [s[key] if s[key] is not None else np.nan for s in sessions], style, label=label, linewidth=2)
     ax.axhspan(-1.5, 1.5, color="0.92", zorder=0)
     ax.axhline(0, color="0.4")
-    ax.set_xlabel("days since first session")
+    _date_axis(ax, fontsize=None)
     ax.set_ylabel("left minus right (mm)")
     ax.set_title("Resting asymmetry over time (grey: within 1.5 mm)")
     ax.legend(fontsize=9)

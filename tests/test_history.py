@@ -305,3 +305,16 @@ def test_trends_never_mix_estimator_versions(tmp_path):
     assert trend_cells(page) == {"brow_raise": NOT_ENOUGH}
     assert list(trends["brow_raise"]["symmetry"]) == [70.0, 75.0]
     assert "3 earlier session(s) were measured with an older version" in page
+
+
+def test_the_newest_estimator_version_is_the_highest_number(tmp_path):
+    """Version 10 is newer than version 9 (not older, as text would sort it)."""
+    start = datetime.fromisoformat("2025-03-03T10:00:00+01:00")
+    sessions = [
+        ((start + timedelta(weeks=k)).isoformat(), {"brow_raise": 30.0 + 10 * k}, "9" if k < 3 else "10")
+        for k in range(6)
+    ]
+    with Store(patient_with(tmp_path / "data", sessions)) as store:
+        data = read_report(store, "Ann")
+    assert data.estimator_version == "10" and data.older_method_sessions == 3
+    assert [d.session["started_at"][:10] for d in data.with_reps] == ["2025-03-24", "2025-03-31", "2025-04-07"]

@@ -62,6 +62,12 @@ class ReportData:
     older_method_sessions: int = 0  # sessions left out of the trends: measured another way
 
 
+def _version_order(version: str) -> tuple:
+    """Sorts estimator versions oldest first: none recorded (""), then by number, so that
+    "10" is newer than "9" (as text it would sort before it)."""
+    return (version != "", int(version) if version.isdigit() else -1, version)
+
+
 def read_report(store: Store, patient: str | None, session_id: int | None = None) -> ReportData:
     """Everything a report shows, read from the store in one pass."""
     all_sessions = [dict(s) for s in store.sessions(clean_name(patient) if patient else None)]
@@ -82,7 +88,7 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
     # A trend draws one line through one method's numbers: the newest method the patient's
     # sessions were measured with; sessions measured otherwise are counted and said.
     versions = {r["estimator_version"] or "" for rs in reps.values() for r in rs}
-    newest = max(versions, key=lambda v: (v != "", v), default=None)
+    newest = max(versions, key=_version_order, default=None)
     same = {sid: [r for r in rs if (r["estimator_version"] or "") == newest] for sid, rs in reps.items()}
     older = sum(1 for sid, rs in reps.items() if rs and not same[sid])
     return ReportData(

@@ -4,10 +4,18 @@ import csv
 import os
 import re
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_cli, shared_once
+from scipy import stats
+
+from facetrack.reporting.report import build_report, read_report, trend_data
+from facetrack.reporting.trend import linear_trend
+from facetrack.storage.store import Store
+from facetrack.tables import REP_SCHEMA, NeutralRecord
 
 NO_NETWORK = """
 import socket
@@ -172,3 +180,141 @@ def test_notebook_reproduces_the_trend(demo, tmp_path):
     slopes = [float(x) for x in re.findall(r"trend ([+-][\d.]+) points/week", text)]
     assert len(slopes) == 3 and all(s > 5 for s in slopes)
     assert (tmp_path / "trend.png").exists()
+
+
+# -- trends (issue 13): a slope only where the sessions can carry one -------------------
+NOT_ENOUGH = "not enough sessions for a trend yet"
+TREND_CELL = re.compile(r"^([+-][\d.]+) \(95% CI ([+-][\d.]+) to ([+-][\d.]+)\)$")
+
+
+def patient_with(data: Path, sessions) -> Path:
+    """A database of one patient, built directly (no video, no model): each session is
+    (started_at, {movement: symmetry %}, estimator version) with one counted repetition per
+    movement, its left side the weaker."""
+    with Store(data) as store:
+        pid = store.patient_id("Ann", affected="left")
+        for started_at, symmetry, version in sessions:
+            sid = store.start_session(pid, "import", "r", "x", {}, "s", started_at=started_at)
+            store.set_neutral(sid, NeutralRecord(0.1, 63.0, "iris", 0.5, -0.8, 1.1, 10.0, 10.8, np.zeros((478, 3))))
+            for step, (movement, sym) in enumerate(symmetry.items()):
+                row = dict.fromkeys(REP_SCHEMA.names) | {
+                    "movement": movement,
+                    "rep": 1,
+                    "t_start_s": 1.0,
+                    "t_peak_s": 2.0,
+                    "t_end_s": 3.0,
+                    "left_amplitude_mm": 5.0 * sym / 100,
+                    "right_amplitude_mm": 5.0,
+                    "symmetry_pct": sym,
+                    "weaker_side": "left",
+                    "status": "movement",
+                    "estimator_version": version,
+                }
+                store.commit_rep(sid, step, row, [], None, (1, 1))
+            store.end_session(sid, "complete")
+    return data
+
+
+def report_of(data: Path, out: Path) -> tuple[str, dict]:
+    """The page the clinician reads, and the trend data it was drawn from."""
+    with Store(data) as store:
+        page = build_report(store, out, "Ann").read_text()
+        with_reps = read_report(store, "Ann").with_reps
+    return page, trend_data(with_reps) if len(with_reps) >= 2 else {}
+
+
+def trend_cells(page: str) -> dict[str, str]:
+    return dict(re.findall(r"data-trend='(\w+)'>([^<]*)<", page))
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2025-03-03T09:00:00+01:00", "2025-03-03T15:00:00+01:00"],  # today: +560 points/week
+        ["2025-03-03T09:00:00+01:00", "2025-03-03T12:00:00+01:00", "2025-03-03T15:00:00+01:00"],
+        ["2025-03-03T09:00:00+01:00", "2025-03-06T09:00:00+01:00", "2025-03-09T21:00:00+01:00"],  # 6 days
+        ["2025-03-03T09:00:00+01:00", "2025-03-17T09:00:00+01:00"],  # two sessions: any two points make a line
+    ],
+    ids=["two_same_day", "three_same_day", "three_in_six_days", "two_weeks_apart"],
+)
+def test_too_few_sessions_say_so_instead_of_a_trend(tmp_path, times):
+    sessions = [(t, {"brow_raise": 40.0 + 15 * k, "lip_spread_i": 50.0 + 10 * k}, "4") for k, t in enumerate(times)]
+    page, trends = report_of(patient_with(tmp_path / "data", sessions), tmp_path / "report")
+    assert trend_cells(page) == {"brow_raise": NOT_ENOUGH, "lip_spread_i": NOT_ENOUGH}
+    assert all(d["trend"] is None for d in trends.values())
+    assert "points/week" in page and "a trend needs 3 sessions of a movement over at least 7 days" in page
+    assert (tmp_path / "report" / "trend_symmetry.png").exists()  # the sessions are still drawn
+
+
+def test_one_session_says_there_is_no_trend_yet(tmp_path):
+    data = patient_with(tmp_path / "data", [("2025-03-03T09:00:00+01:00", {"brow_raise": 40.0}, "4")])
+    page, _ = report_of(data, tmp_path / "report")
+    assert f"<p id=trend>{NOT_ENOUGH} (" in page and "data-trend" not in page
+
+
+def test_a_week_is_counted_in_calendar_days(tmp_path):
+    """Monday evening to the next Monday morning is a week of sessions (6.6 days elapsed)."""
+    times = ["2025-03-03T18:00:00+01:00", "2025-03-06T12:00:00+01:00", "2025-03-10T09:00:00+01:00"]
+    sessions = [(t, {"brow_raise": sym}, "4") for t, sym in zip(times, (40.0, 51.0, 60.0))]
+    page, trends = report_of(patient_with(tmp_path / "data", sessions), tmp_path / "report")
+    assert TREND_CELL.match(trend_cells(page)["brow_raise"]) and trends["brow_raise"]["trend"] is not None
+
+
+def test_four_week_recovery_shows_its_slope_and_an_interval_holding_the_true_slope(tmp_path):
+    """Weekly sessions over four weeks, symmetry rising 10 points a week with session-to-session
+    noise: the report shows the least-squares slope and its 95% interval, which holds 10."""
+    true_slope, noise = 10.0, [1.8, -2.4, 0.6, 2.1, -1.5]
+    start = datetime.fromisoformat("2025-03-03T10:00:00+01:00")
+    whens = [start + timedelta(weeks=w, minutes=17 * w) for w in range(5)]  # never quite the same hour
+    brow = [35.0 + true_slope * w + e for w, e in enumerate(noise)]
+    sessions = [
+        (t.isoformat(), {"brow_raise": b, "lip_spread_i": 60.0 + e}, "4") for t, b, e in zip(whens, brow, noise)
+    ]
+    page, trends = report_of(patient_with(tmp_path / "data", sessions), tmp_path / "report")
+    cells = trend_cells(page)
+    slope, low, high = map(float, TREND_CELL.match(cells["brow_raise"]).groups())
+    assert low < true_slope < high
+    # the same numbers as scipy's own least squares: slope, and t(0.975, n - 2) x its standard error
+    weeks = [(t - start).total_seconds() / 86400 / 7 for t in whens]
+    fit = stats.linregress(weeks, brow)
+    half = stats.t.ppf(0.975, 3) * fit.stderr
+    assert slope == pytest.approx(fit.slope, abs=0.051)
+    assert (low, high) == pytest.approx((fit.slope - half, fit.slope + half), abs=0.051)
+    trend = trends["brow_raise"]["trend"]
+    assert trend.low < true_slope < trend.high and trend.per_week == pytest.approx(fit.slope)
+    # a movement that did not change: an interval around zero, not a made-up trend
+    flat = trends["lip_spread_i"]["trend"]
+    assert flat.low < 0 < flat.high
+
+
+def test_the_slope_interval_holds_the_true_slope_95_times_in_100():
+    """The interval's promise, checked by simulation: weekly sessions with normal noise."""
+    rng = np.random.default_rng(13)
+    days = np.array([0.0, 7.0, 14.0, 21.0])
+    trends = [linear_trend(days, 40 + 1.5 * days + rng.normal(0, 5, days.size)) for _ in range(4000)]
+    held = np.mean([t.low < 10.5 < t.high for t in trends])  # 1.5 points a day is 10.5 a week
+    assert 0.935 < held < 0.965
+
+
+def test_trends_never_mix_estimator_versions(tmp_path):
+    """Three weekly sessions measured the old way, two the same day the new way: the trend is
+    of the new method alone, so there is none yet, and the page says what it left out."""
+    old = [(f"2025-03-{3 + 7 * k:02d}T10:00:00+01:00", {"brow_raise": 30.0 + 10 * k}, "3") for k in range(3)]
+    new = [(f"2025-03-24T{h}:00:00+01:00", {"brow_raise": 70.0 + 5 * k}, "4") for k, h in enumerate(("09", "15"))]
+    page, trends = report_of(patient_with(tmp_path / "data", old + new), tmp_path / "report")
+    assert trend_cells(page) == {"brow_raise": NOT_ENOUGH}
+    assert list(trends["brow_raise"]["symmetry"]) == [70.0, 75.0]
+    assert "3 earlier session(s) were measured with an older version" in page
+
+
+def test_the_newest_estimator_version_is_the_highest_number(tmp_path):
+    """Version 10 is newer than version 9 (not older, as text would sort it)."""
+    start = datetime.fromisoformat("2025-03-03T10:00:00+01:00")
+    sessions = [
+        ((start + timedelta(weeks=k)).isoformat(), {"brow_raise": 30.0 + 10 * k}, "9" if k < 3 else "10")
+        for k in range(6)
+    ]
+    with Store(patient_with(tmp_path / "data", sessions)) as store:
+        data = read_report(store, "Ann")
+    assert data.estimator_version == "10" and data.older_method_sessions == 3
+    assert [d.session["started_at"][:10] for d in data.with_reps] == ["2025-03-24", "2025-03-31", "2025-04-07"]

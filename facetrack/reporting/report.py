@@ -13,9 +13,10 @@ import html
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import numpy as np
 
 from facetrack import __version__
@@ -23,14 +24,22 @@ from facetrack.analysis.sunnybrook import estimate
 from facetrack.errors import FacetrackError
 from facetrack.face.movements import CATALOGUE
 from facetrack.reporting.plots import SIDE_STYLE, plt
+from facetrack.reporting.trend import MIN_SESSIONS, MIN_SPAN_DAYS, NOT_ENOUGH, Trend, enough_for_trend, linear_trend
 from facetrack.storage.history import counted_reps, median_symmetry
 from facetrack.storage.store import Store, clean_name
 
 OTHER = {"left": "right", "right": "left"}
+TREND_RULE = f"a trend needs {MIN_SESSIONS} sessions of a movement over at least {MIN_SPAN_DAYS} days"
 
 
 def _days(iso: str, first: str) -> float:
     return (datetime.fromisoformat(iso) - datetime.fromisoformat(first)).total_seconds() / 86400
+
+
+def _when(iso: str) -> datetime:
+    """A session's start as the wall-clock time it was stored with: plots show the date the
+    patient lived, whatever the zone of the machine drawing them."""
+    return datetime.fromisoformat(iso).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,12 @@ class ReportData:
     older_method_sessions: int = 0  # sessions left out of the trends: measured another way
 
 
+def _version_order(version: str) -> tuple:
+    """Sorts estimator versions oldest first: none recorded (""), then by number, so that
+    "10" is newer than "9" (as text it would sort before it)."""
+    return (version != "", int(version) if version.isdigit() else -1, version)
+
+
 def read_report(store: Store, patient: str | None, session_id: int | None = None) -> ReportData:
     """Everything a report shows, read from the store in one pass."""
     all_sessions = [dict(s) for s in store.sessions(clean_name(patient) if patient else None)]
@@ -73,7 +88,7 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
     # A trend draws one line through one method's numbers: the newest method the patient's
     # sessions were measured with; sessions measured otherwise are counted and said.
     versions = {r["estimator_version"] or "" for rs in reps.values() for r in rs}
-    newest = max(versions, key=lambda v: (v != "", v), default=None)
+    newest = max(versions, key=_version_order, default=None)
     same = {sid: [r for r in rs if (r["estimator_version"] or "") == newest] for sid, rs in reps.items()}
     older = sum(1 for sid, rs in reps.items() if rs and not same[sid])
     return ReportData(
@@ -87,26 +102,26 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
 
 
 def trend_data(sessions: list[SessionData]) -> dict:
-    """Per movement: dates, symmetry, linear trend (points per week) and change since first."""
+    """Per movement: session times, symmetry, change since the first, and the linear trend
+    (:class:`~facetrack.reporting.trend.Trend`, points per week with its 95% interval), or
+    ``None`` while the movement has too few sessions, or too short a span, to carry one."""
     out = {}
     first = sessions[0].session["started_at"]
-    per = [(d.session, median_symmetry(d.reps)) for d in sessions]
+    per = [(d.session["started_at"], median_symmetry(d.reps)) for d in sessions]
     for m in CATALOGUE:
-        pts = [
-            (_days(s["started_at"], first), sym[m], s["started_at"][:10])
-            for s, sym in per
-            if m in sym and not math.isnan(sym[m])
-        ]
+        pts = [(iso, sym[m]) for iso, sym in per if m in sym and not math.isnan(sym[m])]
         if not pts:
             continue
-        d = np.array([p[0] for p in pts])
-        y = np.array([p[1] for p in pts])
-        slope = float(np.polyfit(d, y, 1)[0] * 7) if len(pts) >= 2 and np.ptp(d) > 0 else math.nan
+        d = np.array([_days(iso, first) for iso, _ in pts])
+        y = np.array([v for _, v in pts])
+        when = [_when(iso) for iso, _ in pts]
+        # calendar days, not elapsed: weekly sessions at 10:00 and 9:00 are a week apart
+        span = (when[-1].date() - when[0].date()).days
         out[m] = {
             "days": d,
+            "when": when,
             "symmetry": y,
-            "dates": [p[2] for p in pts],
-            "slope_per_week": slope,
+            "trend": linear_trend(d, y) if enough_for_trend(len(pts), span) else None,
             "change": float(y[-1] - y[0]),
         }
     return out
@@ -115,26 +130,25 @@ def trend_data(sessions: list[SessionData]) -> dict:
 def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict:
     """Per movement: median amplitude of the affected (or weaker-on-average) side and the other."""
     out = {}
-    first = sessions[0].session["started_at"]
     for m in CATALOGUE:
-        rows = []
+        rows, when = [], []
         for d in sessions:
             rs = [r for r in d.reps if r["movement"] == m]
             if rs:
+                when.append(_when(d.session["started_at"]))
                 rows.append(
                     (
-                        _days(d.session["started_at"], first),
                         np.nanmedian([r["left_amplitude_mm"] or np.nan for r in rs]),
                         np.nanmedian([r["right_amplitude_mm"] or np.nan for r in rs]),
                     )
                 )
         if rows:
             a = np.array(rows)
-            side = affected or ("left" if np.nanmean(a[:, 1]) < np.nanmean(a[:, 2]) else "right")
+            side = affected or ("left" if np.nanmean(a[:, 0]) < np.nanmean(a[:, 1]) else "right")
             out[m] = {
-                "days": a[:, 0],
-                "affected": a[:, 1 if side == "left" else 2],
-                "other": a[:, 2 if side == "left" else 1],
+                "when": when,
+                "affected": a[:, 0 if side == "left" else 1],
+                "other": a[:, 1 if side == "left" else 0],
                 "side": side,
             }
     return out
@@ -258,26 +272,53 @@ def plot_session_bars(data: SessionData, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def _date_axis(ax, fontsize: float | None = 9) -> None:
+    """Sessions on the calendar: dates on the time axis, few enough not to overlap.  Every
+    day tick names its month ("08 Mar"): matplotlib's concise default writes "08" and puts
+    the month of the last tick beside the axis, which reads as the wrong month."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(  # each list: ticks a year apart, a month, a day, hours, minutes, seconds
+            locator,
+            formats=["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+            zero_formats=["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y", "%Y", "%d %b %Y", "%d %b %Y", "%d %b %Y %H:%M"],
+        )
+    )
+    ax.set_xlabel("date of session", fontsize=fontsize)
+
+
+def trend_text(trend: Trend | None, unit: str = "", sep: str = " ") -> str:
+    """What the report says of a trend: its slope and 95% interval, or that there is none yet."""
+    if trend is None:
+        return NOT_ENOUGH
+    return f"{trend.per_week:+.1f}{unit}{sep}(95% CI {trend.low:+.1f} to {trend.high:+.1f})"
+
+
 def plot_trends(trends: dict, path: Path, patient: str) -> Path | None:
     if not trends:
         return None
     fig, axes = _grid(len(trends), 4.2, 3.1)
     for ax, (m, d) in zip(axes, trends.items()):
-        ax.plot(d["days"], d["symmetry"], "o-", color="#009E73", linewidth=2, markersize=6, label="session")
-        if not math.isnan(d["slope_per_week"]):
-            fit = np.polyfit(d["days"], d["symmetry"], 1)
-            xs = np.linspace(d["days"].min(), d["days"].max(), 50)
+        ax.plot(d["when"], d["symmetry"], "o-", color="#009E73", linewidth=2, markersize=6, label="session")
+        trend = d["trend"]
+        if trend is None:  # said where the trend's label would stand
+            ax.plot([], [], " ", label=NOT_ENOUGH)
+        else:
+            days = np.linspace(d["days"][0], d["days"][-1], 50)
+            when = [d["when"][0] + timedelta(days=float(x - d["days"][0])) for x in days]
             # symmetry cannot pass 100% (or fall below 0): the line stops there, not the data
             ax.plot(
-                xs,
-                np.clip(np.polyval(fit, xs), 0, 100),
+                when,
+                np.clip(trend.at(days), 0, 100),
                 "--",
                 color="0.25",
-                label=f"trend {d['slope_per_week']:+.1f} pts/week",
+                label="trend " + trend_text(trend, " pts/week", "\n"),
             )
         ax.set_ylim(0, 105)
         ax.set_title(f"{CATALOGUE[m].name}: {d['change']:+.0f} pts since first", fontsize=11)
-        ax.set_xlabel("days since first session", fontsize=9)
+        _date_axis(ax)
         ax.set_ylabel("symmetry (%)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
@@ -294,7 +335,7 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
     for ax, (m, d) in zip(axes, amps.items()):
         st_a, st_o = SIDE_STYLE[d["side"]], SIDE_STYLE[OTHER[d["side"]]]
         ax.plot(
-            d["days"],
+            d["when"],
             d["affected"],
             marker="o",
             color=st_a["color"],
@@ -302,10 +343,10 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
             label=f"{st_a['label']} (affected)",
         )
         ax.plot(
-            d["days"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]
+            d["when"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]
         )
         ax.set_title(CATALOGUE[m].name, fontsize=11)
-        ax.set_xlabel("days since first session", fontsize=9)
+        _date_axis(ax)
         ax.set_ylabel("amplitude (mm)", fontsize=9)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -315,18 +356,17 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
 
 
 def plot_rest_trend(sessions, path: Path) -> Path:
-    first = sessions[0]["started_at"]
-    d = [_days(s["started_at"], first) for s in sessions]
+    when = mdates.date2num([_when(s["started_at"]) for s in sessions])
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for key, label, style in (
         ("rest_brow_diff_mm", "brow height", "o-"),
         ("rest_fissure_diff_mm", "eye opening", "s--"),
         ("rest_mouth_diff_mm", "mouth corner height", "^:"),
     ):
-        ax.plot(d, [s[key] if s[key] is not None else np.nan for s in sessions], style, label=label, linewidth=2)
+        ax.plot(when, [s[key] if s[key] is not None else np.nan for s in sessions], style, label=label, linewidth=2)
     ax.axhspan(-1.5, 1.5, color="0.92", zorder=0)
     ax.axhline(0, color="0.4")
-    ax.set_xlabel("days since first session")
+    _date_axis(ax, fontsize=None)
     ax.set_ylabel("left minus right (mm)")
     ax.set_title("Resting asymmetry over time (grey: within 1.5 mm)")
     ax.legend(fontsize=9)
@@ -414,24 +454,28 @@ def write_report(data: ReportData, out: Path) -> Path:
             "version of the measuring method and are not in the trends (re-import their videos to "
             "include them).</p>"
         )
-    if len(with_reps) >= 2:
+    if len(with_reps) < 2:
+        parts.append(f"<h2>Recovery over time</h2><p id=trend>{NOT_ENOUGH} ({TREND_RULE}).</p>")
+    else:
         trends = trend_data(with_reps)
         parts.append("<h2>Recovery over time</h2>")
         parts.append(
             _img(
                 plot_trends(trends, out / "trend_symmetry.png", name),
-                "Symmetry of each movement per session, with a linear trend",
+                "Symmetry of each movement per session, with its linear trend where there are enough sessions",
             )
         )
         rows = "".join(
             f"<tr><td>{CATALOGUE[m].name}</td><td class=num>{d['symmetry'][0]:.0f}%</td>"
             f"<td class=num>{d['symmetry'][-1]:.0f}%</td><td class=num data-movement='{m}'>{d['change']:+.0f}</td>"
-            f"<td class=num>{_fmt(d['slope_per_week'])}</td></tr>"
+            f"<td class=num data-trend='{m}'>{trend_text(d['trend'])}</td></tr>"
             for m, d in trends.items()
         )
         parts.append(
             "<table><tr><th>movement</th><th>first</th><th>latest</th><th>change (points)</th>"
             f"<th>trend (points/week)</th></tr>{rows}</table>"
+            "<p>Trend: the least-squares line through the sessions, in points per week, with its 95% "
+            f"confidence interval; {TREND_RULE}.</p>"
         )
         parts.append(
             _img(

@@ -96,6 +96,22 @@ def _track_csv(tmp_path, video):
 
 
 @pytest.mark.integration
+def test_a_video_too_short_for_a_session_saves_nothing(tmp_path):
+    """single_face.mp4 is 2.4 s: it ends during the calibration.  One line, exit 1, and no
+    empty session left in the history."""
+    data = tmp_path / "data"
+    raw = tmp_path / "raw.mp4"
+    result = run_cli(
+        "exercise", "--source", DATA / "single_face.mp4", "--no-window", "--data-dir", data, "--record-video", raw
+    )
+    one_line_error(result, 1)
+    assert "nothing saved" in result.stderr
+    listed = run_cli("sessions", "--data-dir", data)
+    assert listed.returncode == 0 and "no sessions" in listed.stdout, listed.stdout
+    assert not raw.exists()  # the raw video of a session that is not kept is not kept either
+
+
+@pytest.mark.integration
 def test_variable_frame_rate_keeps_true_times(tmp_path):
     """A recording that skipped 3 frames after every 8 (a busy webcam): times come from the
     container, so durations are true; index / average fps would drift by up to 0.1 s."""

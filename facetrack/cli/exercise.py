@@ -6,7 +6,7 @@ from pathlib import Path
 
 from facetrack.capture.source import FrameSource
 from facetrack.capture.video import VideoSink
-from facetrack.errors import FacetrackError
+from facetrack.errors import EXIT_FAILURE, FacetrackError
 from facetrack.face.pipeline import Tracker
 from facetrack.live.routine import load_routine
 from facetrack.live.runner import run_session
@@ -56,6 +56,14 @@ def run(args) -> int:
             ]
             sinks += [recorder] + ([window] if window is not None else [])
             end = run_session(source, tracker, session, sinks)
+            if session.ended_early and args.source is not None and not session.failure and not source.problem:
+                recorder.discard()
+                raise FacetrackError(
+                    f"{source.name} ended after {session.now:.1f} s, before calibration and one movement "
+                    "were done: nothing saved (a session needs the face still for the calibration, then "
+                    "each movement's repetitions)",
+                    EXIT_FAILURE,
+                )
     finally:
         store.close()
     done = sum(len(r.reps) for r in session.results)

@@ -127,6 +127,8 @@ class ExerciseSession:
         self.results: list[StepResult] = []
         self.done = False
         self.ended_by_user = False
+        self.ended_early = False  # the source ended before anything was done (nothing_done)
+        self.redone = False
         self.failure: str | None = None
         self._window: list = []
         self._rest: list = []  # (t, FrameValues) of the instructions: the face at rest
@@ -162,6 +164,7 @@ class ExerciseSession:
             self._next_step()
         elif k == "r" and self.phase in ("instruct", "move", "rest"):
             self._stored.append(RedoRecord(self.step_index))
+            self.redone = True
             self._current_result().reps.clear()
             self._enter_step(self.step_index, redo=True)
 
@@ -169,8 +172,16 @@ class ExerciseSession:
         """The camera or video stopped before the session was done: end it and keep what was
         done (not counted as the user's choice; the routine is incomplete unless it was over)."""
         if not self.done:
+            self.ended_early = self.nothing_done
             self._finish()
             self.done = True
+
+    @property
+    def nothing_done(self) -> bool:
+        """No repetition measured and nothing chosen by the patient (no skip, redo or quit):
+        a session that ends so is no session (a video shorter than calibration and one
+        movement)."""
+        return not self.ended_by_user and not any(r.reps or r.skipped for r in self.results) and not self.redone
 
     def step(self, t: Tracked) -> SessionFrame:
         self.now = t.frame.timestamp_s

@@ -83,6 +83,13 @@ class Recorder:
         video = self.video_path if self.video_path and Path(self.video_path).is_file() else None
         self.store.end_session(self.session_id, "complete" if complete else "incomplete", video)
 
+    def discard(self) -> None:
+        """Nothing worth keeping was recorded: delete the session and its raw video."""
+        self.finish(False)
+        self.store.delete_session(self.session_id)
+        if self.video_path and Path(self.video_path).is_file():
+            Path(self.video_path).unlink()
+
     # -- as a sink of the live runner -------------------------------------------------
     def on_frame(self, out) -> None:
         """``out``: a live SessionFrame; only its table records are read."""

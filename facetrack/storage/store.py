@@ -562,6 +562,14 @@ class Store:
         self.db.execute("VACUUM")  # the deleted rows must not linger in free pages ...
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # ... nor in the write-ahead log
 
+    def delete_session(self, session_id: int) -> None:
+        """Delete one session and every row recorded in it (a video that ended before anything
+        was measured: no session to keep)."""
+        with self.transaction() as db:
+            for table in ("reps", "frames", "landmark_chunks"):
+                db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
     def close(self) -> None:
         self.db.close()
 

@@ -370,3 +370,37 @@ def test_record_video_is_private_at_the_source_rate_and_forgotten(tmp_path):
     gone = run_cli("forget", "--patient", "Vid Eo", "--yes", "--data-dir", data)
     assert gone.returncode == 0 and "1 video files removed" in gone.stdout, gone.stdout + gone.stderr
     assert not raw.exists()
+
+
+def test_mesh_view_shows_the_tracked_face_and_no_picture(tmp_path):
+    """m switches to the mesh view: the window then shows the face as its tracked mesh on a
+    plain ground, the same bars and text, and nothing of the camera picture."""
+    from facetrack.cli.main import VIEWS as PARSER_VIEWS
+    from facetrack.live.overlay import MESH_GROUND_BGR, VIEWS, annotate
+
+    assert PARSER_VIEWS == VIEWS
+    store, _rec, _session, _end, spy = run(tmp_path / "data", keys=[("m", 0, "move", 0), ("q", 0, "move", 1)])
+    store.close()
+    views = [o.overlay.view for o in spy.frames]
+    assert views[0] == "camera" and views[-1] == "mesh"
+    out = next(o for o in reversed(spy.frames) if o.overlay.view == "mesh" and o.overlay.mesh_xy is not None)
+    scene = out.frame.image_bgr
+    shown = out.image
+    # no picture: the same state drawn over another scene gives the very same image
+    assert np.array_equal(shown, annotate(np.zeros_like(scene), out.overlay))
+    assert not np.array_equal(shown, annotate(scene, replace_view(out.overlay, "camera")))
+    # the face is drawn where it is (mirrored on screen, as the camera view is)
+    w = scene.shape[1]
+    xy = out.overlay.mesh_xy
+    x0, x1 = int(w - xy[:, 0].max()), int(w - xy[:, 0].min())
+    y0, y1 = int(xy[:, 1].min()), int(xy[:, 1].max())
+    face = shown[y0:y1, x0:x1]
+    drawn = (np.abs(face.astype(int) - MESH_GROUND_BGR).sum(axis=2) > 30).mean()
+    assert drawn > 0.2, drawn  # mesh lines and outlines cover the face
+    assert out.overlay.bars and "m view" in out.overlay.keys_text
+
+
+def replace_view(state, view):
+    from dataclasses import replace
+
+    return replace(state, view=view)

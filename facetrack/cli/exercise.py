@@ -47,6 +47,7 @@ def run(args) -> int:
                 mirrored=not args.no_mirror,
                 history=previous_and_first(store, pid, recorder.session_id),
                 max_calibration_tries=None if args.source is None and window else 6,
+                view=args.view,
             )
             # the videos close before the recorder, which stores the raw video's path once it exists
             sinks: list = [

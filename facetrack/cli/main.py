@@ -32,6 +32,7 @@ MOVEMENT_IDS = (
     "lower_lip_lower",
     "lip_hold",
 )
+VIEWS = ("camera", "mesh")  # facetrack.live.overlay.VIEWS, likewise (tests/test_replay_session.py)
 
 
 def _command(module: str):
@@ -107,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(patient="me")
     _affected(p)
     p.add_argument("--no-mirror", action="store_true", help="show the camera unmirrored")
+    p.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="camera",
+        help="camera: your picture; mesh: your face drawn as its tracked mesh, no picture (m switches)",
+    )
     p.add_argument("--no-window", action="store_true", help="run headless (use with --overlay-out)")
     p.add_argument("--overlay-out", type=Path, metavar="FILE.mp4", help="write what the window shows")
     p.add_argument(

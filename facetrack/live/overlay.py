@@ -7,10 +7,13 @@ and a number as well as a colour, so colour is never the only cue.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from facetrack.face import landmarks as L
 
 FONT = cv2.FONT_HERSHEY_DUPLEX
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
@@ -38,6 +41,8 @@ class OverlayState:
     lines: list[str] = field(default_factory=list)  # a panel of lines (summary screen)
     keys_text: str = ""  # the keys, always shown small at the very bottom
     paused: bool = False  # a PAUSED banner across the middle: the picture is not frozen
+    view: str = "camera"  # "camera": the picture; "mesh": the tracked face mesh on a plain ground
+    mesh_xy: np.ndarray | None = None  # (478, 2) all landmarks, input image pixels (mesh view)
 
 
 def _scale(img: np.ndarray) -> float:
@@ -81,8 +86,61 @@ def _bar(img, side: str, value: float, text: str, label: str, on_left: bool):
         put_text(img, text, (tx, top - int(8 * k)), 0.6, anchor=anchor)
 
 
+VIEWS = ("camera", "mesh")
+MESH_GROUND_BGR = (38, 34, 30)
+MESH_EDGE_BGR = (120, 120, 120)
+
+
+@functools.cache
+def mesh_edges() -> np.ndarray:
+    """(E, 2) landmark index pairs drawn in the mesh view: the Delaunay triangulation of the
+    bundled model's canonical face seen from the front (its 468 surface points), so the
+    drawing's topology is fixed and does not flicker.  Edges over 3x the median length are
+    the hull bridging the outline's concave parts (under the chin, at the temples): dropped."""
+    from scipy.spatial import Delaunay
+
+    from facetrack.capture.model import canonical_face_xyz
+
+    xy = canonical_face_xyz()[:, :2]
+    tri = Delaunay(xy).simplices
+    edges = np.unique(np.sort(np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0)
+    length = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
+    return edges[length <= 3 * np.median(length)]
+
+
+def _outline(side: L.SideGroups) -> list[tuple[int, ...]]:
+    """The features of one side, each drawn as a closed outline: brow, eye, half lips."""
+    eye = (side.eye_inner,) + tuple(u for u, _ in side.lid_pairs) + (side.eye_outer,)
+    eye += tuple(lo for _, lo in reversed(side.lid_pairs))
+    return [side.brow, eye, side.upper_lip + side.mouth_corner + side.lower_lip]
+
+
+def draw_mesh(shape_hw: tuple[int, int], xy: np.ndarray | None) -> np.ndarray:
+    """A plain picture of the face: the tracked mesh in grey, the face outline in white and
+    each side's brow, eye and lips in that side's colour (image pixels, not mirrored)."""
+    img = np.empty((*shape_hw, 3), np.uint8)
+    img[:] = MESH_GROUND_BGR
+    if xy is None or not np.isfinite(xy).all():
+        return img
+    k = max(shape_hw[0] / 480.0, 0.6)
+    p = np.round(xy * 16).astype(np.int32)  # 4 fractional bits: smooth lines at any size
+    e = mesh_edges()
+    for a, b in zip(p[e[:, 0]], p[e[:, 1]]):
+        cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), MESH_EDGE_BGR, 1, cv2.LINE_AA, shift=4)
+    th = max(1, round(2 * k))
+    cv2.polylines(img, [p[list(L.FACE_OVAL)]], True, WHITE, th, cv2.LINE_AA, shift=4)
+    for name, side in L.BY_SIDE.items():
+        for group in _outline(side):
+            hull = cv2.convexHull(p[list(group)])
+            cv2.polylines(img, [hull], True, SIDE_BGR[name], th, cv2.LINE_AA, shift=4)
+    return img
+
+
 def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
-    """Return a new image: the (optionally mirrored) scene with the state drawn on it."""
+    """Return a new image: the (optionally mirrored) scene, or in the mesh view the face's
+    mesh on a plain ground (no camera picture), with the state drawn on it."""
+    if state.view == "mesh":
+        scene_bgr = draw_mesh(scene_bgr.shape[:2], state.mesh_xy)
     img = np.ascontiguousarray(scene_bgr[:, ::-1]) if state.mirrored else scene_bgr.copy()
     h, w = img.shape[:2]
     k = _scale(img)

@@ -36,7 +36,7 @@ from facetrack.face.movements import get_movement
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.face.skin import STABLE
-from facetrack.live.overlay import OverlayState, annotate
+from facetrack.live.overlay import VIEWS, OverlayState, annotate
 from facetrack.live.routine import Routine
 from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
 
@@ -49,7 +49,7 @@ SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
 LIVE_SMOOTH_FRAMES = 5  # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
 
-KEYS_TEXT = "space pause   n skip   r redo   q end"
+KEYS_TEXT = "space pause   n skip   r redo   m view   q end"
 
 WARNING_TEXT = {
     "no_face": "face not found: look at the camera",
@@ -104,8 +104,10 @@ class ExerciseSession:
         mirrored: bool = True,
         history: dict | None = None,
         max_calibration_tries: int | None = None,
+        view: str = "camera",
     ):
         self.routine = routine
+        self.view = view  # overlay.VIEWS; m switches
         self._stored: list = []
         self.complete = False
         self.affected = affected
@@ -153,6 +155,8 @@ class ExerciseSession:
         if k in ("q", "esc", "close"):
             self.ended_by_user = True
             self._finish()
+        elif k == "m":
+            self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         elif k == "space":
             self.paused = not self.paused
             if self.paused:
@@ -399,7 +403,9 @@ class ExerciseSession:
         return self.results[-1]
 
     def _view(self, t: Tracked, flags, values) -> OverlayState:
-        state = OverlayState(mirrored=self.mirrored, side_label="YOUR", keys_text=KEYS_TEXT)
+        state = OverlayState(mirrored=self.mirrored, side_label="YOUR", keys_text=KEYS_TEXT, view=self.view)
+        if t.face.face_found:
+            state.mesh_xy = t.face.xy
         state.warnings = [WARNING_TEXT[k] for k, v in flags.items() if v and k in WARNING_TEXT][:2]
         state.paused = self.paused
         if self.phase == "calibrate":

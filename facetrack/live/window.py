@@ -12,7 +12,7 @@ from facetrack.errors import FacetrackError
 
 WINDOW = "facetrack"
 DISPLAY_HEIGHT = 720
-KEYS = {ord(" "): "space", ord("n"): "n", ord("r"): "r", ord("q"): "q", 27: "esc"}
+KEYS = {ord(" "): "space", ord("n"): "n", ord("r"): "r", ord("m"): "m", ord("q"): "q", 27: "esc"}
 
 
 def display_available() -> bool:

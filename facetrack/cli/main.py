@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "from a webcam or video, for facial-paralysis rehabilitation.",
     )
     parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help="what to do; `facetrack COMMAND --help` for its options"
+    )
 
     def command(name: str, module: str, help_text: str, **kw) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, **kw)

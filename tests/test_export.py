@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -173,6 +174,53 @@ def test_every_signed_measure_says_which_way_is_positive(exported):
     assert {"rest_brow_diff_mm", "rest_mouth_diff_mm", "right_amplitude_mm", "left_mm"} <= signed
     _, dictionary = exported["sessions"]
     assert "left" in dictionary["rest_brow_diff_mm"]["positive"]
+
+
+def test_xlsx_has_a_sheet_a_level_the_csv_rows_and_the_dictionary(data, exported, tmp_path):
+    from openpyxl import load_workbook
+
+    path = export(data, tmp_path / "ana.xlsx", "sessions", "reps", "frames")
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames == ["sessions", "reps", "frames", "dictionary"]
+    for level in ("sessions", "reps", "frames"):
+        rows, _ = exported[level]
+        sheet = list(book[level].iter_rows(values_only=True))
+        assert list(sheet[0]) == list(rows[0])
+        assert len(sheet) - 1 == len(rows)
+        for cells, row in zip(sheet[1:], rows):
+            for cell, (column, text) in zip(cells, row.items()):
+                if text == "":
+                    assert cell in (None, ""), (level, column, cell)
+                elif isinstance(cell, (int, float)):
+                    assert cell == pytest.approx(float(text), abs=1e-6), (level, column)
+                else:
+                    assert cell == text, (level, column)
+    entries = list(book["dictionary"].iter_rows(values_only=True))
+    assert entries[0] == ("sheet", "column", "unit", "meaning", "positive", "source")
+    for level in ("sessions", "reps", "frames"):
+        assert [e[1] for e in entries if e[0] == level] == list(exported[level][0][0])
+
+
+def test_export_files_are_owner_only(data, tmp_path):
+    old = tmp_path / "reps.csv"
+    old.write_text("an earlier file, readable by all\n")
+    old.chmod(0o644)
+    written = [
+        export(data, old, "reps", extra=("--overwrite",)),
+        tmp_path / "reps.dictionary.csv",
+        export(data, tmp_path / "all.xlsx", *LEVELS),
+    ]
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.xlsx", "reps.csv", "reps.dictionary.csv"]
+
+
+def test_a_csv_holds_one_level_and_the_format_matches_the_name(data, tmp_path):
+    two = run_main("export", "--data-dir", data, "--level", "sessions", "reps", "--out", tmp_path / "x.csv")
+    assert two.returncode == 2 and "--format xlsx" in two.stderr
+    odd = run_main("export", "--data-dir", data, "--level", "reps", "--format", "xlsx", "--out", tmp_path / "x.csv")
+    assert odd.returncode == 2 and ".xlsx" in odd.stderr
+    assert not any(tmp_path.iterdir())
 
 
 def test_flag_meanings_give_the_thresholds_the_code_uses():

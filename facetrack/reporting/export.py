@@ -1,4 +1,5 @@
-"""``facetrack export``: tidy CSVs for clinicians, one schema per level, a data dictionary beside.
+"""``facetrack export``: tidy CSVs (or an Excel workbook) for clinicians, one schema per level,
+a data dictionary beside.
 
 Every row carries the software version and the model sha256 of the session it comes from,
 and the affected side beside every affected/healthy share; quality flags come as named 0/1
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from facetrack.errors import FacetrackError
 from facetrack.reporting.csvfile import CsvWriter
+from facetrack.reporting.xlsxfile import write_xlsx
 from facetrack.storage.history import counted_reps
 from facetrack.storage.store import Store, clean_name
 from facetrack.tables import (
@@ -150,6 +153,7 @@ FLAG_NAMES_COLUMN = Column(
 FRAMES_SCHEMA = COMMON + FRAME_SCHEMA.replacing("flags", *flag_columns(), FLAG_NAMES_COLUMN)
 
 LEVELS = {"sessions": SESSION_SCHEMA, "movements": MOVEMENT_SCHEMA, "reps": REPS_SCHEMA, "frames": FRAMES_SCHEMA}
+FORMATS = ("csv", "xlsx")
 
 
 def _day(text: str | None, what: str) -> str | None:
@@ -266,12 +270,45 @@ def rows_for(level: str, store: Store, sessions, pseudonymise: bool):
             yield schema.row(values)
 
 
+def export_format(out: Path, fmt: str | None) -> str:
+    """The format asked for, or the one --out's name ends in (csv unless .xlsx)."""
+    suffix = out.suffix.lower().lstrip(".")
+    if fmt is None:
+        return "xlsx" if suffix == "xlsx" else "csv"
+    if fmt not in FORMATS:
+        raise FacetrackError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if suffix in FORMATS and suffix != fmt:
+        raise FacetrackError(f"--format {fmt} but {out.name} ends in .{suffix}; name it .{fmt}")
+    return fmt
+
+
 def export(
-    store: Store, level: str, out: Path, patient=None, day_from=None, day_to=None, pseudonymise=False, overwrite=False
-) -> tuple[Path, int]:
-    if level not in LEVELS:
-        raise FacetrackError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    store: Store,
+    levels: str | Sequence[str],
+    out: Path,
+    patient=None,
+    day_from=None,
+    day_to=None,
+    pseudonymise=False,
+    overwrite=False,
+    fmt: str | None = None,
+) -> tuple[Path, dict[str, int]]:
+    """Write the levels asked for to ``out``: a CSV (one level) with its data dictionary beside
+    it, or a workbook (a sheet a level, and the dictionary sheet).  Returns the path and the
+    rows written per level."""
+    levels = list(dict.fromkeys([levels] if isinstance(levels, str) else levels))
+    for level in levels:
+        if level not in LEVELS:
+            raise FacetrackError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    if not levels:
+        raise FacetrackError(f"no level to export; one or more of {', '.join(LEVELS)}")
     out = Path(out)
+    fmt = export_format(out, fmt)
+    if fmt == "csv" and len(levels) > 1:
+        raise FacetrackError(
+            f"a CSV file holds one level ({', '.join(levels)} asked): export them one by one, or use --format xlsx "
+            "for a workbook with a sheet a level"
+        )
     if not out.parent.is_dir():
         raise FacetrackError(f"export directory does not exist: {out.parent}")
     if not os.access(out.parent, os.W_OK):
@@ -279,6 +316,10 @@ def export(
     if out.exists() and not overwrite:
         raise FacetrackError(f"{out} already exists; choose another name or add --overwrite")
     sessions = selected_sessions(store, patient, _day(day_from, "--from"), _day(day_to, "--to"))
+    if fmt == "xlsx":
+        sheets = [(level, LEVELS[level], rows_for(level, store, sessions, pseudonymise)) for level in levels]
+        return out, write_xlsx(out, sheets)
+    (level,) = levels
     writer = CsvWriter(out, LEVELS[level])
     n = 0
     try:
@@ -288,4 +329,4 @@ def export(
     except BaseException:
         writer.abort()
         raise
-    return writer.close(), n
+    return writer.close(), {level: n}

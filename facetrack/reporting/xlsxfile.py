@@ -44,13 +44,13 @@ def write_xlsx(path: Path, sheets: Sequence[tuple[str, Schema, Iterable[Sequence
     bold = Font(bold=True)
 
     def header(ws, names) -> None:
+        ws.freeze_panes = "A2"  # the header stays in view (set before the first row: a streamed sheet)
         cells = []
         for n in names:
             cell = WriteOnlyCell(ws, value=n)
             cell.font = bold
             cells.append(cell)
         ws.append(cells)
-        ws.freeze_panes = "A2"
 
     try:
         for name, schema, rows in sheets:

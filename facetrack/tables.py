@@ -7,14 +7,21 @@ without the analysis stack.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import astuple, dataclass, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column as the data dictionary explains it: ``positive`` says which way a signed
+    measure counts up (empty for what is never negative), ``source`` where the value comes from."""
+
     name: str
     unit: str
     meaning: str
+    positive: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,33 @@ class Schema:
     def __add__(self, other: Schema) -> Schema:
         return Schema(self.columns + other.columns)
 
+    def __getitem__(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def replacing(self, name: str, *columns: Column) -> Schema:
+        """This schema with column ``name`` replaced by ``columns`` (in its place)."""
+        i = self.names.index(name)
+        return Schema(self.columns[:i] + columns + self.columns[i + 1 :])
+
+    def sourced(self, source: str) -> Schema:
+        """Every column that names no source of its own gets ``source``."""
+        return Schema(tuple(c if c.source else replace(c, source=source) for c in self.columns))
+
+    def row(self, values: Mapping[str, Any]) -> list:
+        """``values`` (column name -> value) in this schema's order: the header and the rows of
+        a file come from the same definition, and a value without a column (or a column
+        without a value) is an error, never a shifted row."""
+        if set(values) != set(self.names):
+            missing, extra = set(self.names) - set(values), set(values) - set(self.names)
+            raise KeyError(f"row does not fit the schema: missing {sorted(missing)}, extra {sorted(extra)}")
+        return [values[n] for n in self.names]
+
+
+# What "positive" means for every change from neutral: the way the exercised movement goes.
+TOWARD_MOVEMENT = (
+    "the movement's own direction (e.g. the brow up in a brow raise, the lids together in an eye "
+    "closure); negative: that side moved the other way"
+)
 
 REP_SCHEMA = Schema(
     (
@@ -36,12 +70,35 @@ REP_SCHEMA = Schema(
         Column("t_start_s", "s", "start: the measure first rises above 20% of this repetition's peak"),
         Column("t_peak_s", "s", "time of the peak of the stronger side"),
         Column("t_end_s", "s", "end: the measure falls back below 20% of the peak"),
-        Column("left_amplitude_mm", "mm", "patient's left: peak change from neutral in the correct direction"),
-        Column("right_amplitude_mm", "mm", "patient's right: peak change from neutral in the correct direction"),
-        Column("left_amplitude_pct_iod", "% IOD", "left amplitude as % of the interocular distance (eye centres)"),
-        Column("right_amplitude_pct_iod", "% IOD", "right amplitude as % of the interocular distance"),
         Column(
-            "symmetry_pct", "%", "100 * min(L, R) / max(L, R); empty when neither side moved beyond the noise floor"
+            "left_amplitude_mm",
+            "mm",
+            "patient's left: peak change from neutral in the correct direction",
+            positive=TOWARD_MOVEMENT,
+        ),
+        Column(
+            "right_amplitude_mm",
+            "mm",
+            "patient's right: peak change from neutral in the correct direction",
+            positive=TOWARD_MOVEMENT,
+        ),
+        Column(
+            "left_amplitude_pct_iod",
+            "% IOD",
+            "left amplitude as % of the interocular distance (eye centres)",
+            positive=TOWARD_MOVEMENT,
+        ),
+        Column(
+            "right_amplitude_pct_iod",
+            "% IOD",
+            "right amplitude as % of the interocular distance",
+            positive=TOWARD_MOVEMENT,
+        ),
+        Column(
+            "symmetry_pct",
+            "%",
+            "100 * min(L, R) / max(L, R) of the amplitudes, a side that moved the wrong way counting as 0; "
+            "empty when neither side moved beyond the noise floor",
         ),
         Column(
             "weaker_side", "left/right/none", "the side that moved less; none when equal within noise or no movement"
@@ -63,7 +120,8 @@ REP_SCHEMA = Schema(
         Column(
             "affected_pct_of_other",
             "%",
-            "affected side's amplitude as % of the other (given --affected); may exceed 100",
+            "affected side's amplitude as % of the other's (a side that moved the wrong way counting as 0); "
+            "the affected side is affected_side, given with --affected; may exceed 100",
         ),
         Column("left_synkinesis_mm", "mm", "left synkinesis as a distance"),
         Column("right_synkinesis_mm", "mm", "right synkinesis as a distance"),
@@ -75,8 +133,12 @@ REP_SCHEMA = Schema(
             "text",
             "version of the measuring method that made this row (empty: before "
             "versions were recorded); trends never mix versions",
+            source="facetrack.analysis.rows.ESTIMATOR_VERSION when the repetition was measured",
         ),
     )
+).sourced(
+    "facetrack's repetition analysis (facetrack.analysis.meter, .reps) of the session's camera "
+    "frames or imported video, stored when the repetition ended"
 )
 
 
@@ -95,6 +157,31 @@ FLAG_NAMES = (
     "head_moved",
 )
 FLAG_BITS = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
+# What each flag means, with the thresholds of face.geometry, face.quality and analysis.meter
+# (tests/test_export.py checks the numbers are theirs).
+FLAG_MEANINGS = {
+    "no_face": "no face found in the frame",
+    "head_turned": "head turned (yaw) or nodded (pitch) more than 20 deg from facing the camera",
+    "head_tilted": "head tilted in the picture plane (roll) more than 20 deg",
+    "too_small": "face too small: eye centres less than 40 px apart",
+    "out_of_frame": "part of the face outline is outside the picture",
+    "too_dark": "mean brightness inside the face box below 45 of 255",
+    "overexposed": "more than 25% of the face box clipped white (250 of 255 or more)",
+    "occluded": "more than 15% of the face unexplained by skin motion (e.g. a hand over it); not measured",
+    "head_moved": "head turned or nodded more than 8 deg from its neutral pose; not measured",
+}
+FLAG_SOURCES = {
+    **dict.fromkeys(FLAG_NAMES[:5], "the face landmarks (facetrack.face.geometry.quality_flags)"),
+    **dict.fromkeys(FLAG_NAMES[5:7], "the picture inside the face (facetrack.face.quality.lighting)"),
+    **dict.fromkeys(FLAG_NAMES[7:], "the movement meter (facetrack.analysis.meter.frame_flags)"),
+}
+
+
+def flag_columns(names=FLAG_NAMES) -> tuple[Column, ...]:
+    """One named 0/1 column a quality flag, ``q_<flag>``, for every CSV that has flags."""
+    return tuple(
+        Column(f"q_{n}", "0/1", f"quality flag {n}: 1 when {FLAG_MEANINGS[n]}", source=FLAG_SOURCES[n]) for n in names
+    )
 
 
 def flag_bits(flags: dict[str, bool]) -> int:
@@ -186,13 +273,23 @@ FRAME_SCHEMA = Schema(
             "bits",
             "quality flags: " + ", ".join(f"{bit} {name.replace('_', ' ')}" for name, bit in FLAG_BITS.items()),
         ),
-        Column("left_mm", "mm", "left change from neutral in the correct direction (fused, as shown live)"),
-        Column("right_mm", "mm", "right change from neutral in the correct direction (fused)"),
-        Column("left_mesh_mm", "mm", "left, face mesh alone"),
-        Column("right_mesh_mm", "mm", "right, face mesh alone"),
-        Column("left_flow_mm", "mm", "left, skin optical flow alone"),
-        Column("right_flow_mm", "mm", "right, skin optical flow alone"),
+        Column(
+            "left_mm",
+            "mm",
+            "left change from neutral in the correct direction (fused, as shown live)",
+            positive=TOWARD_MOVEMENT,
+        ),
+        Column(
+            "right_mm", "mm", "right change from neutral in the correct direction (fused)", positive=TOWARD_MOVEMENT
+        ),
+        Column("left_mesh_mm", "mm", "left, face mesh alone", positive=TOWARD_MOVEMENT),
+        Column("right_mesh_mm", "mm", "right, face mesh alone", positive=TOWARD_MOVEMENT),
+        Column("left_flow_mm", "mm", "left, skin optical flow alone", positive=TOWARD_MOVEMENT),
+        Column("right_flow_mm", "mm", "right, skin optical flow alone", positive=TOWARD_MOVEMENT),
     )
+).sourced(
+    "the per-frame measure (facetrack.analysis.meter) of the session's camera frames or imported video, "
+    "on the session's mm scale"
 )
 FRAME_COLUMNS = tuple(f.name for f in fields(FrameRecord))
 assert tuple(FRAME_SCHEMA.names) == FRAME_COLUMNS, "FrameRecord and FRAME_SCHEMA must list the same columns"

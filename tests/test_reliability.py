@@ -329,6 +329,29 @@ def test_any_patient_name_never_crashes_the_cli(tmp_path_factory, capsys, name):
         assert "Traceback" not in err and len(err.strip().splitlines()) <= 1
 
 
+def test_every_option_of_every_command_has_help():
+    """`facetrack --help` and `facetrack COMMAND --help` explain everything they list."""
+    import argparse
+
+    from facetrack.cli.main import build_parser
+
+    missing, seen = [], 0
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        nonlocal seen
+        parser.format_help()  # a stray % in a help text would crash --help
+        for action in parser._actions:
+            seen += 1
+            if not (action.help or "").strip() or action.help == argparse.SUPPRESS:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.metavar or action.dest}")
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+
+    walk(build_parser(), "facetrack")
+    assert seen > 60 and not missing, missing
+
+
 # -- the database --------------------------------------------------------------------
 def _db_with_session(path: Path) -> Path:
     with Store(path) as store:

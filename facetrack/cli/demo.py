@@ -27,7 +27,7 @@ def run(args) -> int:
         if not (out / "data" / "facetrack.sqlite").exists():
             raise FacetrackError(f"{out} exists and is not a facetrack demo folder; choose another --out")
         shutil.rmtree(out)  # a previous demo's own folder: rebuilt from scratch
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)  # the demo patient's data: owner-only
     index = json.loads((sample_dir() / "samples.json").read_text())
     weeks = sorted({v["week"] for v in index.values()})
     start = datetime.now().astimezone().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(
@@ -53,9 +53,9 @@ def run(args) -> int:
             print(f"week {week} ({when[:10]}): importing {len(todo)} sample videos")
             store_import(store, DEMO_PATIENT, when, todo, results, affected="left", model=args.model)
         page = build_report(store, out / "report", DEMO_PATIENT)
-        csv_path, n = export(store, "reps", out / "export_reps.csv", DEMO_PATIENT)
+        csv_path, counts = export(store, "reps", out / "export_reps.csv", DEMO_PATIENT)
     print()
     print(f"report:  {page}")
-    print(f"export:  {csv_path} ({n} repetitions; data dictionary beside it)")
+    print(f"export:  {csv_path} ({counts['reps']} repetitions; data dictionary beside it)")
     print(f"data:    {out / 'data'} (the demo's own database; your own data is elsewhere)")
     return 0

@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "from a webcam or video, for facial-paralysis rehabilitation.",
     )
     parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help="what to do; `facetrack COMMAND --help` for its options"
+    )
 
     def command(name: str, module: str, help_text: str, **kw) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, **kw)
@@ -183,17 +185,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for report.html and its plots")
     _data_dir(p)
 
-    p = command("export", "export", "tidy CSV for clinicians, with a data dictionary")
+    p = command("export", "export", "tidy CSV or Excel workbook for clinicians, with a data dictionary")
     _patient(p, what="only this patient (default: every patient)")
     p.add_argument("--from", metavar="DATE", help="first day, YYYY-MM-DD")
     p.add_argument("--to", metavar="DATE", help="last day, YYYY-MM-DD")
     p.add_argument(
         "--level",
         required=True,
+        nargs="+",
+        action="extend",
         choices=("sessions", "movements", "reps", "frames"),
-        help="one row per session, movement of a session, repetition, or frame",
+        metavar="LEVEL",
+        help="sessions, movements, reps or frames: one row per session, movement of a session, repetition, "
+        "or frame; a CSV holds one level, a workbook (--format xlsx) a sheet for each level given",
     )
-    p.add_argument("--out", required=True, type=Path, metavar="FILE.csv", help="CSV file to write")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.xlsx", help="file to write (owner-only)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "xlsx"),
+        help="csv (the data dictionary in FILE.dictionary.csv beside it) or xlsx (a sheet a level and a "
+        "'dictionary' sheet); default: from the name of --out, else csv",
+    )
     p.add_argument("--pseudonymise", action="store_true", help="replace the patient name by a stable code")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     _data_dir(p)

@@ -2,8 +2,8 @@
 come from one definition.
 
 :class:`CsvWriter` writes the header and rows from it, and ``write_dictionary`` writes
-``<name>.dictionary.csv`` (column, unit, meaning) beside the file, so a clinician
-re-analysing an export never has to guess.
+``<name>.dictionary.csv`` (column, unit, meaning, which way is positive, source) beside the
+file, so a clinician re-analysing an export never has to guess.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from facetrack.tables import Schema
 
@@ -42,18 +42,33 @@ def format_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def open_private(path: Path, binary: bool = False) -> IO[Any]:
+    """``path`` opened for writing, owner-only from its first byte (a patient's measures are
+    never readable by others, not even briefly), also when it replaces an older, wider file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return open(fd, "wb") if binary else open(fd, "w", newline="", encoding="utf-8")
+
+
+DICTIONARY_HEADER = ("column", "unit", "meaning", "positive", "source")
+
+
+def dictionary_rows(schema: Schema) -> list[tuple[str, ...]]:
+    """The data dictionary: every column with its unit, meaning, which way is positive (signed
+    measures) and where it comes from."""
+    return [(c.name, c.unit, c.meaning, c.positive, c.source) for c in schema.columns]
+
+
 def dictionary_path(csv_path: Path) -> Path:
     return csv_path.with_name(csv_path.stem + ".dictionary.csv")
 
 
 def write_dictionary(schema: Schema, csv_path: Path) -> Path:
     path = dictionary_path(csv_path)
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8") as fh:
-        os.chmod(path, 0o600)  # an older dictionary left by a previous export keeps no wider mode
+    with open_private(path) as fh:
         out = csv.writer(fh)
-        out.writerow(["column", "unit", "meaning"])
-        for c in schema.columns:
-            out.writerow([c.name, c.unit, c.meaning])
+        out.writerow(DICTIONARY_HEADER)
+        out.writerows(dictionary_rows(schema))
     return path
 
 
@@ -65,11 +80,7 @@ class CsvWriter:
         self.path = Path(path)
         self.schema = schema
         self._tmp = self.path.with_name(self.path.name + ".partial")
-        # created owner-only: a patient's measures are never readable by others, not even briefly
-        self._fh = open(
-            os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", newline="", encoding="utf-8"
-        )
-        os.chmod(self._tmp, 0o600)
+        self._fh = open_private(self._tmp)
         self._out = csv.writer(self._fh)
         self._out.writerow(schema.names)
 

@@ -1,51 +1,128 @@
-"""``facetrack export``: tidy CSVs for clinicians, one schema per level, a data dictionary beside.
+"""``facetrack export``: tidy CSVs (or an Excel workbook) for clinicians, one schema per level,
+a data dictionary beside.
 
 Every row carries the software version and the model sha256 of the session it comes from,
-timestamps are ISO 8601 with their time zone, and text that a spreadsheet would run as a
-formula is made inert.  An existing file is never overwritten unless ``--overwrite`` says so.
+and the affected side beside every affected/healthy share; quality flags come as named 0/1
+columns and by name, never as a bitmask; timestamps are ISO 8601 with their time zone; the
+dictionary gives every column's unit, meaning, which way a signed measure is positive, and
+source.  Each row is built by column name and laid out by its level's schema, so the header
+and the rows cannot drift apart.  Text that a spreadsheet would run as a formula is made
+inert.  An existing file is never overwritten unless ``--overwrite`` says so.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from datetime import date
+import os
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 
 from facetrack.errors import FacetrackError
 from facetrack.reporting.csvfile import CsvWriter
+from facetrack.reporting.xlsxfile import write_xlsx
 from facetrack.storage.history import counted_reps
 from facetrack.storage.store import Store, clean_name
-from facetrack.tables import FRAME_COLUMNS, FRAME_SCHEMA, REP_SCHEMA, Column, Schema, flag_names
+from facetrack.tables import (
+    FLAG_NAMES,
+    FRAME_COLUMNS,
+    FRAME_SCHEMA,
+    REP_SCHEMA,
+    TOWARD_MOVEMENT,
+    Column,
+    Schema,
+    flag_columns,
+    flag_names,
+)
+
+SESSION_RECORD = "the session's record in the local database, written when it was recorded or imported"
+PATIENT_RECORD = "the patient's record in the local database"
+TIME_ZONE_NOTE = (
+    "ISO 8601 with the UTC offset of the computer's time zone at recording (e.g. 2026-03-31T10:00:00+02:00)"
+)
 
 COMMON = Schema(
     (
-        Column("patient", "text", "patient name, or the patient's stable code when pseudonymised"),
-        Column("patient_code", "text", "stable pseudonymous code of the patient (P-xxxxxxxx)"),
+        Column(
+            "patient", "text", "patient name, or the patient's stable code when pseudonymised", source=PATIENT_RECORD
+        ),
+        Column("patient_code", "text", "stable pseudonymous code of the patient (P-xxxxxxxx)", source=PATIENT_RECORD),
         Column("session_id", "id", "session number in the local database"),
-        Column("session_started_at", "ISO 8601", "session start, with time zone"),
+        Column("session_started_at", "ISO 8601", "session start, " + TIME_ZONE_NOTE),
         Column("session_status", "text", "complete, or incomplete (ended early or interrupted)"),
         Column("software_version", "text", "facetrack version that recorded the session"),
         Column("model_sha256", "hex", "sha256 of the face landmark model used"),
     )
+).sourced(SESSION_RECORD)
+
+# Beside every affected/healthy share: the side that share takes as affected.
+AFFECTED_SIDE = Column(
+    "affected_side",
+    "left/right",
+    "the patient's affected side (the patient's own left or right): as given with --affected when the "
+    "session was recorded or imported, else as last given for the patient; empty: not known. "
+    "The affected_pct columns of the row take this side as affected",
+    source="the session's settings (--affected), else the patient's record",
 )
+# Resting asymmetry: left minus right.
+LEFT_HIGHER = "the patient's left is higher than the right"
 
 SESSION_SCHEMA = COMMON + Schema(
     (
-        Column("session_ended_at", "ISO 8601", "session end with time zone; empty if it was interrupted"),
+        Column("session_ended_at", "ISO 8601", "session end, " + TIME_ZONE_NOTE + "; empty if it was interrupted"),
         Column("kind", "text", "exercise (live) or import (recorded video)"),
         Column("routine", "text", "routine name"),
-        Column("affected_side", "left/right", "the patient's affected side, if given"),
-        Column("iod_mm", "mm", "interocular distance (eye centres) used for the % IOD figures"),
-        Column("mm_scale_source", "text", "iris (11.7 mm) or interocular (63 mm) scale"),
-        Column("rest_brow_diff_mm", "mm", "resting brow height, left minus right"),
-        Column("rest_fissure_diff_mm", "mm", "resting palpebral fissure, left minus right"),
-        Column("rest_mouth_diff_mm", "mm", "resting mouth-corner height, left minus right"),
-        Column("n_movements", "count", "movements with at least one repetition"),
-        Column("n_reps", "count", "repetitions counted (redone ones excluded)"),
+        AFFECTED_SIDE,
+        Column(
+            "iod_mm",
+            "mm",
+            "interocular distance (eye centres) used for the % IOD figures",
+            source="the session's neutral face (facetrack.analysis.meter.build_neutral)",
+        ),
+        Column(
+            "mm_scale_source",
+            "text",
+            "iris (11.7 mm) or interocular (63 mm) scale",
+            source="the session's neutral face (facetrack.face.geometry)",
+        ),
+        Column(
+            "rest_brow_diff_mm",
+            "mm",
+            "resting brow height above the eye corners' line, left minus right",
+            positive=LEFT_HIGHER,
+            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+        ),
+        Column(
+            "rest_fissure_diff_mm",
+            "mm",
+            "resting palpebral fissure height, left minus right",
+            positive="the patient's left eye is open wider than the right",
+            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+        ),
+        Column(
+            "rest_mouth_diff_mm",
+            "mm",
+            "resting mouth-corner height, left minus right",
+            positive=LEFT_HIGHER,
+            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+        ),
+        Column(
+            "n_movements",
+            "count",
+            "movements with at least one repetition",
+            source="counted from the session's repetitions (reps export; redone ones left out)",
+        ),
+        Column(
+            "n_reps",
+            "count",
+            "repetitions counted (redone ones excluded)",
+            source="counted from the session's repetitions (reps export)",
+        ),
     )
-)
+).sourced(SESSION_RECORD)
 
 MOVEMENT_SCHEMA = COMMON + Schema(
     (
@@ -53,23 +130,30 @@ MOVEMENT_SCHEMA = COMMON + Schema(
         Column("n_reps", "count", "repetitions counted"),
         Column("n_moved", "count", "repetitions where a side moved beyond the noise floor"),
         Column("median_symmetry_pct", "%", "median over repetitions of 100 * min(L, R) / max(L, R)"),
-        Column("median_left_amplitude_mm", "mm", "median left amplitude"),
-        Column("median_right_amplitude_mm", "mm", "median right amplitude"),
+        Column("median_left_amplitude_mm", "mm", "median left amplitude", positive=TOWARD_MOVEMENT),
+        Column("median_right_amplitude_mm", "mm", "median right amplitude", positive=TOWARD_MOVEMENT),
         Column("median_affected_pct_of_other", "%", "median affected side as % of the other"),
+        AFFECTED_SIDE,
         Column("max_left_synkinesis_pct", "% of range", "largest left synkinesis over the repetitions"),
         Column("max_right_synkinesis_pct", "% of range", "largest right synkinesis over the repetitions"),
     )
+).sourced(
+    "the session's counted repetitions of the movement (the reps export, redone ones left out): "
+    "their count, median or largest value"
 )
 
-REPS_SCHEMA = COMMON + REP_SCHEMA
+REPS_SCHEMA = COMMON + REP_SCHEMA.replacing("affected_pct_of_other", REP_SCHEMA["affected_pct_of_other"], AFFECTED_SIDE)
 
-FRAMES_SCHEMA = (
-    COMMON
-    + FRAME_SCHEMA
-    + Schema((Column("flag_names", "text", "the quality flags set, by name, separated by '|' (empty: none)"),))
+FLAG_NAMES_COLUMN = Column(
+    "flag_names",
+    "text",
+    "the quality flags set, by name, separated by '|' (empty: none); the same as the q_ columns",
+    source="the frame's stored quality flags",
 )
+FRAMES_SCHEMA = COMMON + FRAME_SCHEMA.replacing("flags", *flag_columns(), FLAG_NAMES_COLUMN)
 
 LEVELS = {"sessions": SESSION_SCHEMA, "movements": MOVEMENT_SCHEMA, "reps": REPS_SCHEMA, "frames": FRAMES_SCHEMA}
+FORMATS = ("csv", "xlsx")
 
 
 def _day(text: str | None, what: str) -> str | None:
@@ -79,6 +163,15 @@ def _day(text: str | None, what: str) -> str | None:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         raise FacetrackError(f"{what} {text!r} is not a date like 2026-03-31") from None
+
+
+def iso_time(text: str | None) -> str | None:
+    """A stored time as ISO 8601 with its UTC offset; a time stored without one (none should
+    be) is taken as this computer's local time and given its offset."""
+    if text is None:
+        return None
+    when = datetime.fromisoformat(text)
+    return (when if when.tzinfo else when.astimezone()).isoformat()
 
 
 def selected_sessions(store: Store, patient: str | None, day_from: str | None, day_to: str | None):
@@ -92,16 +185,22 @@ def selected_sessions(store: Store, patient: str | None, day_from: str | None, d
     ]
 
 
-def _common(s, pseudonymise: bool) -> list:
-    return [
-        s["patient_code"] if pseudonymise else s["patient"],
-        s["patient_code"],
-        s["id"],
-        s["started_at"],
-        s["status"],
-        s["software_version"],
-        s["model_sha256"],
-    ]
+def affected_side(s) -> str | None:
+    """The side this session's affected/healthy shares take as affected (see AFFECTED_SIDE)."""
+    settings = json.loads(s["settings"] or "{}")
+    return settings.get("affected") or s["affected_side"]
+
+
+def _common(s, pseudonymise: bool) -> dict:
+    return {
+        "patient": s["patient_code"] if pseudonymise else s["patient"],
+        "patient_code": s["patient_code"],
+        "session_id": s["id"],
+        "session_started_at": iso_time(s["started_at"]),
+        "session_status": s["status"],
+        "software_version": s["software_version"],
+        "model_sha256": s["model_sha256"],
+    }
 
 
 def _nanmedian(values) -> float:
@@ -114,73 +213,120 @@ def _nanmax(values) -> float:
     return float(np.nanmax(vals)) if vals and not all(map(math.isnan, vals)) else math.nan
 
 
-def rows_for(level: str, store: Store, s, pseudonymise: bool):
+def values_for(level: str, store: Store, s, pseudonymise: bool):
+    """The level's rows of session ``s``, each as column name -> value."""
     common = _common(s, pseudonymise)
+    side = affected_side(s)
     if level == "sessions":
         reps = counted_reps(store, s["id"])
-        yield common + [
-            s["ended_at"],
-            s["kind"],
-            s["routine"],
-            s["affected_side"],
-            s["iod_mm"],
-            s["scale_source"],
-            s["rest_brow_diff_mm"],
-            s["rest_fissure_diff_mm"],
-            s["rest_mouth_diff_mm"],
-            len({r["movement"] for r in reps}),
-            len(reps),
-        ]
+        yield common | {
+            "session_ended_at": iso_time(s["ended_at"]),
+            "kind": s["kind"],
+            "routine": s["routine"],
+            "affected_side": side,
+            "iod_mm": s["iod_mm"],
+            "mm_scale_source": s["scale_source"],
+            "rest_brow_diff_mm": s["rest_brow_diff_mm"],
+            "rest_fissure_diff_mm": s["rest_fissure_diff_mm"],
+            "rest_mouth_diff_mm": s["rest_mouth_diff_mm"],
+            "n_movements": len({r["movement"] for r in reps}),
+            "n_reps": len(reps),
+        }
     elif level == "movements":
         reps = counted_reps(store, s["id"])
         for m in dict.fromkeys(r["movement"] for r in reps):
             rs = [r for r in reps if r["movement"] == m]
-            yield common + [
-                m,
-                len(rs),
-                sum(r["status"] == "movement" for r in rs),
-                _nanmedian(r["symmetry_pct"] for r in rs),
-                _nanmedian(r["left_amplitude_mm"] for r in rs),
-                _nanmedian(r["right_amplitude_mm"] for r in rs),
-                _nanmedian(r["affected_pct_of_other"] for r in rs),
-                _nanmax(r["left_synkinesis_pct"] for r in rs),
-                _nanmax(r["right_synkinesis_pct"] for r in rs),
-            ]
+            yield common | {
+                "movement": m,
+                "n_reps": len(rs),
+                "n_moved": sum(r["status"] == "movement" for r in rs),
+                "median_symmetry_pct": _nanmedian(r["symmetry_pct"] for r in rs),
+                "median_left_amplitude_mm": _nanmedian(r["left_amplitude_mm"] for r in rs),
+                "median_right_amplitude_mm": _nanmedian(r["right_amplitude_mm"] for r in rs),
+                "median_affected_pct_of_other": _nanmedian(r["affected_pct_of_other"] for r in rs),
+                "affected_side": side,
+                "max_left_synkinesis_pct": _nanmax(r["left_synkinesis_pct"] for r in rs),
+                "max_right_synkinesis_pct": _nanmax(r["right_synkinesis_pct"] for r in rs),
+            }
     elif level == "reps":
         for r in store.reps(s["id"]):
-            yield common + [r[c] for c in REP_SCHEMA.names]
+            yield common | {c: r[c] for c in REP_SCHEMA.names} | {"affected_side": side}
     else:
         for f in store.frames(s["id"]):
-            yield common + [f[c] for c in FRAME_COLUMNS] + ["|".join(flag_names(int(f["flags"] or 0)))]
+            set_flags = flag_names(int(f["flags"] or 0))
+            yield (
+                common
+                | {c: f[c] for c in FRAME_COLUMNS if c != "flags"}
+                | {f"q_{n}": int(n in set_flags) for n in FLAG_NAMES}
+                | {"flag_names": "|".join(set_flags)}
+            )
+
+
+def rows_for(level: str, store: Store, sessions, pseudonymise: bool):
+    """The level's rows of ``sessions``, in its schema's column order."""
+    schema = LEVELS[level]
+    for s in sessions:
+        for values in values_for(level, store, s, pseudonymise):
+            yield schema.row(values)
+
+
+def export_format(out: Path, fmt: str | None) -> str:
+    """The format asked for, or the one --out's name ends in (csv unless .xlsx)."""
+    suffix = out.suffix.lower().lstrip(".")
+    if fmt is None:
+        return "xlsx" if suffix == "xlsx" else "csv"
+    if fmt not in FORMATS:
+        raise FacetrackError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if suffix in FORMATS and suffix != fmt:
+        raise FacetrackError(f"--format {fmt} but {out.name} ends in .{suffix}; name it .{fmt}")
+    return fmt
 
 
 def export(
-    store: Store, level: str, out: Path, patient=None, day_from=None, day_to=None, pseudonymise=False, overwrite=False
-) -> tuple[Path, int]:
-    if level not in LEVELS:
-        raise FacetrackError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    store: Store,
+    levels: str | Sequence[str],
+    out: Path,
+    patient=None,
+    day_from=None,
+    day_to=None,
+    pseudonymise=False,
+    overwrite=False,
+    fmt: str | None = None,
+) -> tuple[Path, dict[str, int]]:
+    """Write the levels asked for to ``out``: a CSV (one level) with its data dictionary beside
+    it, or a workbook (a sheet a level, and the dictionary sheet).  Returns the path and the
+    rows written per level."""
+    levels = list(dict.fromkeys([levels] if isinstance(levels, str) else levels))
+    for level in levels:
+        if level not in LEVELS:
+            raise FacetrackError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    if not levels:
+        raise FacetrackError(f"no level to export; one or more of {', '.join(LEVELS)}")
     out = Path(out)
+    fmt = export_format(out, fmt)
+    if fmt == "csv" and len(levels) > 1:
+        raise FacetrackError(
+            f"a CSV file holds one level ({', '.join(levels)} asked): export them one by one, or use --format xlsx "
+            "for a workbook with a sheet a level"
+        )
     if not out.parent.is_dir():
         raise FacetrackError(f"export directory does not exist: {out.parent}")
-    if not os_writable(out.parent):
+    if not os.access(out.parent, os.W_OK):
         raise FacetrackError(f"cannot write to {out.parent}")
     if out.exists() and not overwrite:
         raise FacetrackError(f"{out} already exists; choose another name or add --overwrite")
     sessions = selected_sessions(store, patient, _day(day_from, "--from"), _day(day_to, "--to"))
+    if fmt == "xlsx":
+        sheets = [(level, LEVELS[level], rows_for(level, store, sessions, pseudonymise)) for level in levels]
+        return out, write_xlsx(out, sheets)
+    (level,) = levels
     writer = CsvWriter(out, LEVELS[level])
     n = 0
     try:
-        for s in sessions:
-            for row in rows_for(level, store, s, pseudonymise):
-                writer.write(row)
-                n += 1
+        for row in rows_for(level, store, sessions, pseudonymise):
+            writer.write(row)
+            n += 1
     except BaseException:
         writer.abort()
         raise
-    return writer.close(), n
-
-
-def os_writable(path: Path) -> bool:
-    import os
-
-    return os.access(path, os.W_OK)
+    return writer.close(), {level: n}

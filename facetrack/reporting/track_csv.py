@@ -11,25 +11,55 @@ from facetrack.face.geometry import IRIS_DIAMETER_MM, QUALITY_FLAGS
 from facetrack.face.landmarks import N_LANDMARKS
 from facetrack.face.pipeline import Tracked
 from facetrack.reporting.csvfile import CsvWriter
-from facetrack.tables import Column, Schema
+from facetrack.tables import Column, Schema, flag_columns
 
+MEDIAPIPE = "MediaPipe Face Landmarker (the model whose sha256 `facetrack track` printed)"
+POSE = "MediaPipe's facial transformation matrix, decomposed by facetrack.capture.landmarker.angles_from_transform"
 _HEAD = (
     (
-        Column("frame", "index", "frame number in the source, from 0"),
-        Column("timestamp_s", "s", "frame time: index / fps for files, monotonic clock for cameras"),
-        Column("face_found", "0/1", "1 when a face was found in this frame"),
-        Column("yaw_deg", "deg", "head turn (MediaPipe transformation matrix)"),
-        Column("pitch_deg", "deg", "head nod (MediaPipe transformation matrix)"),
-        Column("roll_deg", "deg", "in-plane head tilt, positive counter-clockwise in the image"),
-        Column("n_faces", "count", "faces in view; the tracked one is followed frame to frame"),
+        Column("frame", "index", "frame number in the source, from 0", source="the video file or camera stream"),
+        Column(
+            "timestamp_s",
+            "s",
+            "frame time: index / fps for files, monotonic clock for cameras",
+            source="the video file's frame rate, or the camera's arrival clock",
+        ),
+        Column("face_found", "0/1", "1 when a face was found in this frame", source=MEDIAPIPE),
+        Column(
+            "yaw_deg",
+            "deg",
+            "head turn (about the vertical axis)",
+            positive="the nose toward the right of the picture as given (an unmirrored camera: the patient's left)",
+            source=POSE,
+        ),
+        Column(
+            "pitch_deg",
+            "deg",
+            "head nod (about the horizontal axis)",
+            positive="the nose down (chin toward the chest)",
+            source=POSE,
+        ),
+        Column("roll_deg", "deg", "in-plane head tilt", positive="counter-clockwise in the picture", source=POSE),
+        Column(
+            "n_faces",
+            "count",
+            "faces in view; the tracked one is followed frame to frame",
+            source=MEDIAPIPE + "; the face followed: facetrack.capture.landmarker",
+        ),
     )
-    + tuple(Column(f"q_{q}", "0/1", f"quality flag: {q.replace('_', ' ')}") for q in QUALITY_FLAGS)
+    + flag_columns(QUALITY_FLAGS)
     + (
-        Column("mm_per_px", "mm/px", "this frame's scale from the iris (11.7 mm horizontal iris diameter)"),
+        Column(
+            "mm_per_px",
+            "mm/px",
+            "this frame's scale from the iris (11.7 mm horizontal iris diameter)",
+            source="facetrack.face.geometry (iris landmarks)",
+        ),
         Column(
             "mirrored_input",
             "0/1",
             "1 when the input was declared mirrored and flipped back; x is in the input image's own pixels either way",
+            source="the --mirrored option",
         ),
     )
 )
@@ -37,15 +67,29 @@ _LANDMARK_COLUMNS = tuple(
     Column(
         f"{axis}_{i}_px",
         "px",
-        f"landmark {i} {axis} in input image pixels"
-        + (" (relative depth, image-width scale; smaller is nearer)" if axis == "z" else ""),
+        f"landmark {i} {axis} in input image pixels" + (" (relative depth, image-width scale)" if axis == "z" else ""),
+        positive={"x": "to the right of the input image", "y": "down the input image", "z": "away from the camera"}[
+            axis
+        ],
+        source=MEDIAPIPE,
     )
     for i in range(N_LANDMARKS)
     for axis in "xyz"
 )
-_BLEND_COLUMNS = tuple(Column(f"bs_{n}", "0-1", f"MediaPipe blendshape score {n}") for n in BLENDSHAPE_NAMES)
+_BLEND_COLUMNS = tuple(
+    Column(f"bs_{n}", "0-1", f"MediaPipe blendshape score {n}", source=MEDIAPIPE) for n in BLENDSHAPE_NAMES
+)
 _MATRIX_COLUMNS = tuple(
-    Column(f"m{r}{c}", "", f"facial transformation matrix row {r} col {c}") for r in range(4) for c in range(4)
+    Column(
+        f"m{r}{c}",
+        "cm" if c == 3 and r < 3 else "1",
+        f"facial transformation matrix (canonical face to camera) row {r} col {c}"
+        + (": translation" if c == 3 and r < 3 else ""),
+        positive="camera space: x to the right, y up, z toward the viewer (the face is at negative z)",
+        source=MEDIAPIPE,
+    )
+    for r in range(4)
+    for c in range(4)
 )
 
 TRACK_SCHEMA = Schema(_HEAD + _LANDMARK_COLUMNS + _BLEND_COLUMNS + _MATRIX_COLUMNS)

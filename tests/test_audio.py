@@ -264,3 +264,19 @@ def test_audio_out_into_a_missing_folder_is_one_line(tmp_path):
     result = run_main("exercise", "--source", "x.mp4", "--audio-out", tmp_path / "nope" / "g.wav", "--no-window")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "output directory does not exist" in result.stderr
+
+
+def test_the_sound_library_chatter_is_not_shown(capfd):
+    """PortAudio probing ALSA on a machine without a sound card prints its own lines to fd 2:
+    the patient sees the one line of facetrack only."""
+    import os
+
+    class ChattyCard(FakeCard):
+        def query_devices(self, kind=None):
+            os.write(2, b"ALSA lib confmisc.c:855:(parse_card) cannot find card '0'\n" * 20)
+            raise OSError("Error querying device -1")
+
+    guide = A.AudioGuide(play=True, sd=ChattyCard())
+    guide.on_close(None)
+    err = capfd.readouterr().err.splitlines()
+    assert err == ["facetrack: no audio: Error querying device -1; the session goes on silently"], err

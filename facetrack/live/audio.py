@@ -35,6 +35,7 @@ from typing import IO
 
 import numpy as np
 
+from facetrack.capture.landmarker import _native_stderr_silenced  # the one lock on fd 2
 from facetrack.errors import FacetrackError
 from facetrack.live.session import Progress, SessionFrame
 
@@ -330,16 +331,19 @@ class Player:
     hands over cues and the tone's pitch, it never waits for the sound card."""
 
     def __init__(self, sd=None):
-        if sd is None:
-            sd = _sounddevice()
-        try:
-            rate = int(sd.query_devices(kind="output")["default_samplerate"])
-            self.mixer = Mixer(rate)
-            self._failed = False
-            self._stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", callback=self._fill)
-            self._stream.start()
-        except Exception as exc:  # PortAudioError, no default device, a backend that refuses
-            raise AudioUnavailable(_reason(exc)) from None
+        # PortAudio's ALSA side prints its probing of every device to fd 2 (on a machine with no
+        # sound card, dozens of lines): the user is to see one line of ours at most.
+        with _native_stderr_silenced():
+            if sd is None:
+                sd = _sounddevice()
+            try:
+                rate = int(sd.query_devices(kind="output")["default_samplerate"])
+                self.mixer = Mixer(rate)
+                self._failed = False
+                self._stream = sd.OutputStream(samplerate=rate, channels=1, dtype="float32", callback=self._fill)
+                self._stream.start()
+            except Exception as exc:  # PortAudioError, no default device, a backend that refuses
+                raise AudioUnavailable(_reason(exc)) from None
         self._timeline = _Timeline(self.mixer)
 
     def _fill(self, outdata, frames, time_info, status) -> None:

@@ -10,6 +10,7 @@ own times; the skin flow (the expensive part) runs on each of them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 import sqlite3
@@ -26,6 +27,7 @@ from facetrack.capture.source import Frame, FrameSource
 from facetrack.capture.video import VideoSink
 from facetrack.errors import FacetrackError
 from facetrack.face.pipeline import Tracker
+from facetrack.live.audio import AudioGuide
 from facetrack.live.routine import load_routine
 from facetrack.live.runner import run_session
 from facetrack.live.session import ExerciseSession
@@ -95,7 +97,7 @@ class Keys:
         return None
 
 
-def run(data_dir: Path, keys=None, overlay: Path | None = None):
+def run(data_dir: Path, keys=None, overlay: Path | None = None, audio: Path | None = None):
     store = Store(data_dir)
     pid = store.patient_id("Replay Patient", affected=WEAK)
     routine = load_routine(str(ROUTINE))
@@ -104,6 +106,8 @@ def run(data_dir: Path, keys=None, overlay: Path | None = None):
     session = ExerciseSession(routine, WEAK, max_calibration_tries=2)
     spy = Spy(store.path)
     sinks: list = ([VideoSink(overlay, overlay=True)] if overlay else []) + [rec, spy]
+    if audio is not None:  # as `exercise --audio-out` (no sound card needed)
+        sinks.append(AudioGuide(play=False, wav=audio))
     spy.keys = Keys(session, keys or [])
     sinks.append(spy.keys)
     with tracker:
@@ -121,6 +125,9 @@ class Seen:
                 title=o.overlay.title,
                 symmetry_text=o.overlay.symmetry_text,
                 lines=list(o.overlay.lines),
+                big_text=o.overlay.big_text,
+                rep_text=o.overlay.rep_text,
+                t=o.frame.timestamp_s,
             )
             for o in spy.frames
         ]
@@ -128,7 +135,7 @@ class Seen:
 
 
 def _record_whole_session(d: Path) -> None:
-    store, rec, _session, end, spy = run(d / "data", overlay=d / "overlay.mp4")
+    store, rec, _session, end, spy = run(d / "data", overlay=d / "overlay.mp4", audio=d / "guide.wav")
     store.close()
     (d / "run.pkl").write_bytes(pickle.dumps((rec.session_id, end, Seen(spy))))
 
@@ -404,3 +411,124 @@ def replace_view(state, view):
     from dataclasses import replace
 
     return replace(state, view=view)
+
+
+# -- the sound guidance (issue 12): what a patient with the eyes shut hears ------------------
+def screen_phase(frame) -> str:
+    """The phase as the screen shows it (not as the session names it)."""
+    if frame.title.startswith("Relax your face"):
+        return "calibrate"
+    if frame.title == "Session summary":
+        return "summary"
+    big = frame.big_text
+    return {"get": "instruct", "MOVE": "move", "HOLD": "hold", "relax": "rest"}[big.split()[0]]
+
+
+def screen_changes(seen) -> list[tuple[float, str, str]]:
+    """(time from the first frame, phase, repetition text) of every frame where the screen
+    enters a new phase."""
+    t0, out, last = seen.frames[0].t, [], None
+    for f in seen.frames:
+        phase = screen_phase(f)
+        if phase != last:
+            out.append((f.t - t0, phase, f.rep_text))
+        last = phase
+    return out
+
+
+def test_a_cue_sounds_at_each_phase_change_and_counts_the_repetitions(recorded):
+    """``--audio-out`` of the whole routine: one cue within 0.2 s of every change the screen
+    shows (get ready, move, hold, relax, next movement, done) and at no other time; the same
+    sound for the same phase and a different one for each phase (move rises, relax falls);
+    after each relax as many short beeps as the repetition the screen shows."""
+    from wavcheck import cue_groups, read_wav, sounds
+
+    d, _store, _sid, _end, seen = recorded
+    path = d / "guide.wav"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    x, rate = read_wav(path)
+    changes = screen_changes(seen)
+    assert [p for _, p, _ in changes] == ["calibrate"] + ["instruct", *["move", "hold", "rest"] * 2] + [
+        "instruct",
+        "move",
+        "hold",
+        "rest",
+        "summary",
+    ]
+    groups = cue_groups(sounds(x, rate))
+    assert len(groups) == len(changes), [round(g[0].start_s, 2) for g in groups]
+    for (t, phase, _), g in zip(changes, groups, strict=True):
+        assert abs(g[0].start_s - t) < 0.2, (phase, t, g[0].start_s)
+    # each phase its own sound: (number of sounds, length, pitch at start and end) of the cue
+    # (for relax, of its first sound: the count follows)
+    sig = {}
+    for (_, phase, _), g in zip(changes, groups, strict=True):
+        first = g[:1] if phase == "rest" else g
+        s = tuple((round(k.duration_s, 1), round(k.f_start, -1), round(k.f_end, -1)) for k in first)
+        assert sig.setdefault(phase, s) == s, (phase, s, sig[phase])  # the same every time
+    assert len(set(sig.values())) == len(sig) == 6, sig  # and no two phases alike
+    assert sig["move"][0][1] < sig["move"][0][2] and sig["rest"][0][1] > sig["rest"][0][2]
+    # the count: short high beeps after the relax sweep, one per repetition shown on screen
+    counts = []
+    for (_, phase, rep_text), g in zip(changes, groups, strict=True):
+        if phase == "rest":
+            beeps = g[1:]
+            assert all(b.duration_s < 0.1 and b.f_start > 1200 for b in beeps), beeps
+            counts.append((len(beeps), int(rep_text.split()[1])))
+    assert counts == [(1, 1), (2, 2), (1, 1)]
+    # no tone between the cues: none of these movements closes the eyes
+    for a, b in itertools.pairwise(groups):
+        gap = x[round((a[-1].end_s + 0.02) * rate) : round((b[0].start_s - 0.02) * rate)]
+        assert np.abs(gap).max() < 0.01
+
+
+def test_eye_exercise_tone_follows_the_weaker_lid_of_the_session(tmp_path):
+    """A real session of the eye closure over the replayed faces (5 fps, the first 13.5 s of
+    the clip; its face does not close its eyes, so the lids read open): the tone sounds
+    through the movement, hold and rest and nowhere else, at the pitch of the closure the
+    session shows on the affected lid's bar.  (That the pitch rises as a lid shuts:
+    tests/test_audio.py, on generated closures.)"""
+    from wavcheck import pitch, read_wav
+
+    from facetrack.live import audio as A
+
+    routine = tmp_path / "eyes.toml"
+    routine.write_text('name = "eyes"\n[[movement]]\nid = "eye_close_tight"\nreps = 1\nhold_s = 2.0\nrest_s = 2.0\n')
+    tracker = Tracker(landmarker=ReplayLandmarker(FACES))
+    session = ExerciseSession(load_routine(str(routine)), WEAK, max_calibration_tries=2)
+    frames: list = []
+
+    class Keep:
+        def on_frame(self, out):
+            frames.append(out)
+
+    wav = tmp_path / "eyes.wav"
+    sinks = [Keep(), AudioGuide(play=False, wav=wav)]
+    with tracker:
+        clip = (f for f in FrameSource(str(CLIP)) if f.index % 6 == 0 and f.timestamp_s < 13.5)
+        end = run_session(clip, tracker, session, sinks)
+    assert end.complete
+    x, rate = read_wav(wav)
+    t0 = frames[0].frame.timestamp_s
+    busy = [
+        (c.t - t0, c.t - t0 + len(A.cue_samples(c.kind, c.count, rate)) / rate)
+        for c in A.cues([o.progress for o in frames])
+    ]
+    heard, silent = [], []
+    for a, b in itertools.pairwise(frames):
+        ta, tb = a.frame.timestamp_s - t0, b.frame.timestamp_s - t0
+        if any(s - 0.05 < tb and ta < e + 0.05 for s, e in busy):
+            continue
+        seg = x[round((ta + 0.05) * rate) : round((tb - 0.05) * rate)]
+        shown = a.overlay.big_text.split()[0] if a.overlay.big_text else ""
+        if shown in ("MOVE", "HOLD", "relax") and a.overlay.title.endswith("Close the eyes tightly"):
+            heard.append((pitch(seg, rate), float(np.sqrt(np.mean(seg**2))), a, b))
+        else:
+            silent.append(np.abs(seg).max())
+    assert len(heard) >= 5 and len(silent) >= 15
+    assert max(silent) < 0.01
+    for f, loud, a, b in heard:
+        assert loud > 0.05
+        lid = [o.overlay.bars[WEAK] for o in (a, b)]  # the affected side's bar: share of the lid shut
+        expected = (A.closure_pitch(lid[0]) + A.closure_pitch(lid[1])) / 2
+        assert abs(np.log2(f / expected)) < 0.03, (f, expected, lid)

@@ -212,7 +212,8 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
 
     monkeypatch.setattr(source.cv2, "VideoCapture", UnpluggedCamera)
     data = tmp_path / "data"
-    code = main(["exercise", "--camera", "0", "--routine", str(routine), "--no-window", "--data-dir", str(data)])
+    argv = ["exercise", "--camera", "0", "--routine", str(routine), "--no-window", "--quiet", "--data-dir", str(data)]
+    code = main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "camera 0 stopped delivering frames" in err[0], err
     assert db_rows(data, "PRAGMA integrity_check")[0][0] == "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from facetrack.capture.source import FrameSource
@@ -20,7 +21,7 @@ from facetrack.storage.store import Store, clean_name
 def run(args) -> int:
     routine = load_routine(args.routine)
     patient = clean_name(args.patient)
-    for p in (args.overlay_out, args.record_video):
+    for p in (args.overlay_out, args.record_video, args.audio_out):
         if p is not None and not Path(p).parent.exists():
             raise FacetrackError(f"output directory does not exist: {Path(p).parent}")
     if args.source is not None:
@@ -29,7 +30,12 @@ def run(args) -> int:
         source = FrameSource(args.camera, mirrored=args.mirrored)
     window = None if args.no_window else Window()  # no display: say so before anything is recorded
     store = Store(args.data_dir)
+    audio = None
     try:
+        if not args.quiet or args.audio_out is not None:  # "no audio" is said before the session starts
+            from facetrack.live.audio import AudioGuide
+
+            audio = AudioGuide(play=not args.quiet, wav=args.audio_out)
         with Tracker(args.model) as tracker:
             pid = store.patient_id(patient, affected=args.affected)
             settings = {
@@ -55,7 +61,7 @@ def run(args) -> int:
                 for p, o in ((args.record_video, False), (args.overlay_out, True))
                 if p is not None
             ]
-            sinks += [recorder] + ([window] if window is not None else [])
+            sinks += [recorder] + ([window] if window is not None else []) + ([audio] if audio is not None else [])
             end = run_session(source, tracker, session, sinks)
             if session.ended_early and args.source is not None and not session.failure and not source.problem:
                 recorder.discard()
@@ -67,6 +73,9 @@ def run(args) -> int:
                 )
     finally:
         store.close()
+        if audio is not None:  # closed by the runner if the session ran; else here
+            with contextlib.suppress(FacetrackError):
+                audio.on_close(None)
     done = sum(len(r.reps) for r in session.results)
     if session.results:
         print("\n".join(closing_summary(session)))

@@ -129,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="play --source at its own speed, dropping frames the loop is too slow for, as a camera would",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no sound (by default a cue sounds at each phase, the repetition count after each one, "
+        "and during the eye exercises a tone rising as the weaker lid closes)",
+    )
+    p.add_argument(
+        "--audio-out",
+        type=Path,
+        metavar="FILE.wav",
+        help="write the sound guidance on the session's timeline (with or without a sound card)",
+    )
     _mirrored(p, "the camera or video itself is")
     _data_dir(p)
     _model(p)

@@ -75,6 +75,23 @@ class StepResult:
         return float(np.median(vals)) if vals else math.nan
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where the session stands at one frame, for sinks that follow it without reading the
+    screen (the sound guidance, :mod:`facetrack.live.audio`)."""
+
+    t: float  # the frame's own time, s
+    phase: str  # calibrate, instruct, move, hold, rest, summary ("hold": the move after its lead time)
+    step: int  # index in the routine; -1 during the calibration
+    movement: str | None
+    rep: int  # the repetition under way (move, hold, rest) or 0 (calibration, instructions), as on screen
+    reps: int  # the repetitions the step asks for
+    attempt: int  # calibration tries that failed so far
+    closure: dict[str, float]  # eye movements: per side, how far the lid is shut (0 open, 1 shut), as the bars
+    affected: str | None
+    paused: bool
+
+
 @dataclass
 class SessionFrame:
     """What one frame of the session gives the sinks."""
@@ -83,6 +100,7 @@ class SessionFrame:
     overlay: OverlayState
     record: FrameRecord | None  # None once the session is over (the summary screen)
     landmarks: LandmarkRow | None
+    progress: Progress | None = None
     _image: np.ndarray | None = None
 
     @property
@@ -203,7 +221,8 @@ class ExerciseSession:
             lms = landmark_row(step, t)
         if not self.paused and not self.done:
             self._advance(t, flags, values)
-        return SessionFrame(t.frame, self._view(t, flags, values), record, lms)
+        view = self._view(t, flags, values)
+        return SessionFrame(t.frame, view, record, lms, self._progress(view))
 
     def take_stored(self) -> list:
         """What is to be kept since the last call: NeutralRecord, RepRecord, RedoRecord."""
@@ -396,6 +415,26 @@ class ExerciseSession:
         return rep
 
     # -- drawing state --------------------------------------------------------------
+    def _progress(self, view: OverlayState) -> Progress:
+        phase = "summary" if self.done else self.phase
+        if phase == "move" and self.elapsed >= MOVE_LEAD_S:
+            phase = "hold"
+        mv = self.meter.movement if self.meter is not None and phase not in ("calibrate", "summary") else None
+        step = self._step() if mv is not None else None
+        rep = 0 if step is None or phase == "instruct" else min(self.rep_index + 1, step.reps)
+        return Progress(
+            self.now,
+            phase,
+            self.step_index if self.meter is not None else -1,
+            mv.id if mv is not None else None,
+            rep,
+            step.reps if step is not None else 0,
+            self.calib_tries,
+            dict(view.bars) if mv is not None and "eye" in mv.regions else {},
+            self.affected,
+            self.paused,
+        )
+
     def _step(self):
         return self.routine.steps[self.step_index]
 

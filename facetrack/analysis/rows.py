@@ -19,7 +19,7 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   3: mesh first, skin as a gated local correction (face.skin.SkinFlow.correct); lids keep 1
 #   4: 3, mirror-invariant: landmarks averaged over the frame and its mirror image
 #      (capture.mirror), skin flow averaged with its mirror (face.skin.MirrorFlow)
-#   5: 4 on one flow crop for live and offline (90 px between the eyes), residual flows with
+#   5: 4 on one flow crop for live and offline (120 px between the eyes), residual flows with
 #      DIS's "fast" preset (face.skin.FLOW_IOD_PX, RESIDUAL_PRESET)
 ESTIMATOR_VERSION = "5"
 

@@ -57,9 +57,9 @@ class Movement:
 # every movement (calibration/VALIDATION.md).
 # The nostrils and the alae move a few pixels next to still skin: on ground truth (the
 # astronaut face, 43 px between the eyes; calibration/VALIDATION.md) the skin read them far
-# better on a crop at 180 px than at the default 90 (symmetric nostril narrowing 82% against
-# 68%, nose wrinkle 88% against 70%, half-strength flare 45% against 43% of a true 50%),
-# where the other movements read alike.  It costs about three times the flow per frame.
+# better on a crop at 180 px than at 90 (symmetric nostril narrowing 82% against 68%, nose
+# wrinkle 88% against 70%, half-strength flare 45% against 43% of a true 50%), where the
+# other movements read alike.  It costs about four times the flow per frame of 90 px.
 NOSE_FLOW_IOD_PX = 180.0
 CATALOGUE: dict[str, Movement] = {
     m.id: m

@@ -34,15 +34,16 @@ STABLE = np.array(L.STABLE)
 ANCHOR_INSET_IOD = 0.10
 # Flow runs on a crop scaled to this eye distance, for the live session and offline alike
 # (one measuring path).  The gated correction's residual flows (below) run one pyramid level
-# coarser, so at 90 px they see the face at 45 px between the eyes: the real clips' own
-# resolution (single_face.mp4 ~65 px, the webcam clip ~45 px, the synthetic astronaut 43 px);
-# a larger crop only upsamples.  Measured side by side (calibration/VALIDATION.md): at 90 px
-# with DIS's "fast" preset the real-face goals met went from 39 of 53 (180 px, "medium") to
-# 38 of 50, every one still missed being a clip with no repetition, the healthy webcam brow
-# raise now 94% where it read 88% "weaker: left", for a quarter of the flow's cost.  (The
-# former reference flow needed 180 px: its nostril and "i" errors were 11-13 points at 90.)
-# The nose movements still need 180 px (face.movements.NOSE_FLOW_IOD_PX).
-FLOW_IOD_PX = 90.0
+# coarser, so at 120 px they see the face at 60 px between the eyes, about the real clips'
+# own resolution (single_face.mp4 ~65 px, the webcam clip ~45 px, the synthetic astronaut
+# 43 px).  Measured side by side (calibration/VALIDATION.md): 180 px with DIS "medium"
+# (estimator 4) met 39 of 53 real-face goals with the healthy webcam brow raise at 88%
+# "weaker: left"; 90 and 120 px with "fast" meet 38 of 50, every goal missed a clip with no
+# repetition, the brow 94% (90 px) and 100% (120 px).  At 90 px a still real face jittered
+# 0.32 mm at the mouth (the 0.3 mm goal; 180 px: 0.19) and a still synthetic one made a
+# lower-lip "repetition"; 120 px: 0.28 mm and none.  The nose movements need 180 px
+# (face.movements.NOSE_FLOW_IOD_PX).
+FLOW_IOD_PX = 120.0
 SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landmark
 # Full-resolution flow (finest pyramid scale 0): at the coarser default the flow field is
 # smoothed across the edge of a small moving region and a nostril flare reads half its size.

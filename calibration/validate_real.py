@@ -290,7 +290,7 @@ def markdown(rows: list[dict], goals, command: str) -> str:
         "  flow is averaged with its mirror, so the mesh alone reads a clip and its flip identically and",
         "  every clip within 3 points. What is left (1-3 points) is DIS settling differently on crops that",
         "  differ by a grey level here and there; storing the landmarks to 1/256 px and replaying them",
-        "  (calibration/faces.py) moves readings by as much (the smile 97/94% found live, 96/93%",
+        "  (calibration/faces.py) moves readings by as much (at 90 px the smile 97/94% found live, 96/93%",
         "  replayed): differences of 1-2 points are this method's noise floor on real footage.",
         "- The gate's thresholds were set on these same clips (single_face.mp4 and the webcam brow raise):",
         "  there is no held-out real footage yet.",

@@ -318,3 +318,21 @@ def test_the_newest_estimator_version_is_the_highest_number(tmp_path):
         data = read_report(store, "Ann")
     assert data.estimator_version == "10" and data.older_method_sessions == 3
     assert [d.session["started_at"][:10] for d in data.with_reps] == ["2025-03-24", "2025-03-31", "2025-04-07"]
+
+
+def test_report_writes_a_one_page_private_pdf(tmp_path):
+    """Beside the HTML page, one A4 page to file or print: the patient's name in it, readable
+    by the owner only."""
+    start = datetime.fromisoformat("2025-03-03T10:00:00+01:00")
+    sessions = [
+        ((start + timedelta(weeks=w)).isoformat(), {"brow_raise": 40.0 + 9 * w, "lip_spread_i": 55.0 + 5 * w}, "5")
+        for w in range(4)
+    ]
+    report_of(patient_with(tmp_path / "data", sessions), tmp_path / "report")
+    pdf = tmp_path / "report" / "report.pdf"
+    raw = pdf.read_bytes()
+    assert raw.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", raw)) == 1  # one page
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.\d+ 841\.\d+\s*\]", raw)  # A4 in points
+    assert b"facetrack report: Ann" in raw  # the document title names the patient
+    assert pdf.stat().st_mode & 0o777 == 0o600

@@ -194,7 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--session", type=int, metavar="ID", help="this session (ids: `facetrack sessions`)")
     which.add_argument("--last", action="store_true", help="the latest session (the default)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for report.html and its plots")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder for report.html, its plots and the one-page report.pdf",
+    )
     _data_dir(p)
 
     p = command("export", "export", "tidy CSV or Excel workbook for clinicians, with a data dictionary")

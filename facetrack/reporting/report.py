@@ -387,26 +387,55 @@ def _fmt(v, unit="") -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}{unit}"
 
 
-def clinical_table(session, reps) -> tuple[str, float | None]:
+def clinical_measures(session, reps) -> list[tuple[str, float | None, float | None, float | None]]:
+    """The clinical summary of one session, per side, mm: (measure, patient's left, patient's
+    right, left - right), None where not measured.  Resting differences come from the neutral
+    face; the lagophthalmos gap is the resting fissure minus the median tight-closure
+    amplitude (floored at 0); brow raise and commissure excursion are the medians of the
+    session's counted repetitions."""
+
     def med(m, key):
         vals = [r[key] for r in reps if r["movement"] == m and r[key] is not None]
         return float(np.median(vals)) if vals else None
 
-    rows = [
-        ("Brow height at rest, left − right", _fmt(session["rest_brow_diff_mm"], " mm")),
-        ("Palpebral fissure at rest, left − right", _fmt(session["rest_fissure_diff_mm"], " mm")),
-        ("Mouth-corner height at rest, left − right", _fmt(session["rest_mouth_diff_mm"], " mm")),
+    def diff(a, b):
+        return None if a is None or b is None else a - b
+
+    out: list[tuple[str, float | None, float | None, float | None]] = [
+        ("Brow height at rest", None, None, session["rest_brow_diff_mm"]),
+        (
+            "Palpebral fissure at rest",
+            session["rest_fissure_left_mm"],
+            session["rest_fissure_right_mm"],
+            session["rest_fissure_diff_mm"],
+        ),
+        ("Mouth-corner height at rest", None, None, session["rest_mouth_diff_mm"]),
     ]
+    gap = {}
     for side in ("left", "right"):
         closure = med("eye_close_tight", f"{side}_amplitude_mm")
         open_mm = session[f"rest_fissure_{side}_mm"]
-        gap = None if closure is None or open_mm is None else max(open_mm - closure, 0.0)
-        rows.append((f"Lagophthalmos gap at tight closure, {side}", _fmt(gap, " mm")))
-    for side in ("left", "right"):
-        rows.append((f"Brow raise, {side}", _fmt(med("brow_raise", f"{side}_amplitude_mm"), " mm")))
-        rows.append(
-            (f'Commissure excursion (smile "i"), {side}', _fmt(med("lip_spread_i", f"{side}_amplitude_mm"), " mm"))
-        )
+        gap[side] = None if closure is None or open_mm is None else max(open_mm - closure, 0.0)
+    out.append(("Lagophthalmos gap at tight closure", gap["left"], gap["right"], diff(gap["left"], gap["right"])))
+    for name, m in (("Brow raise", "brow_raise"), ('Commissure excursion (smile "i")', "lip_spread_i")):
+        lo, ro = med(m, "left_amplitude_mm"), med(m, "right_amplitude_mm")
+        out.append((name, lo, ro, diff(lo, ro)))
+    return out
+
+
+def clinical_rows(session, reps) -> list[tuple[str, str]]:
+    """:func:`clinical_measures` as the HTML page's (measure, value) text pairs."""
+    measures = clinical_measures(session, reps)
+    rows = [(f"{name}, left − right", _fmt(d, " mm")) for name, _, _, d in measures[:3]]
+    for name, lo, ro, _ in measures[3:4]:
+        rows += [(f"{name}, left", _fmt(lo, " mm")), (f"{name}, right", _fmt(ro, " mm"))]
+    for side, k in (("left", 1), ("right", 2)):
+        rows += [(f"{m[0]}, {side}", _fmt(m[k], " mm")) for m in measures[4:]]
+    return rows
+
+
+def clinical_table(session, reps) -> tuple[str, float | None]:
+    rows = clinical_rows(session, reps)
     composite, items = estimate(dict(session), reps)
     table = "".join(f"<tr><td>{html.escape(a)}</td><td class=num>{html.escape(b)}</td></tr>" for a, b in rows)
     sb = "".join(
@@ -434,8 +463,14 @@ img{max-width:100%}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px
 
 
 def build_report(store: Store, out: Path, patient: str | None, session_id: int | None = None) -> Path:
-    """Read the report's data from ``store`` and write it into ``out``; returns the page."""
-    return write_report(read_report(store, patient, session_id), out)
+    """Read the report's data from ``store`` and write it into ``out`` (the HTML page with its
+    plots, and report.pdf beside it); returns the page."""
+    from facetrack.reporting.pdf import write_pdf  # pdf draws from this module's data
+
+    data = read_report(store, patient, session_id)
+    page = write_report(data, out)
+    write_pdf(data, out / "report.pdf")
+    return page
 
 
 def write_report(data: ReportData, out: Path) -> Path:

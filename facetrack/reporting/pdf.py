@@ -1,0 +1,187 @@
+"""The one-page PDF beside the HTML report: what a clinic files or prints.
+
+One A4 page, drawn by matplotlib from the same :class:`~facetrack.reporting.report.ReportData`
+the HTML page is drawn from (no second reading of the store): the patient, the affected side,
+the sessions' dates, the latest session's per-side measures at rest and in movement, the
+Sunnybrook estimate with its sub-scores, and the symmetry of each movement over time with its
+trend.  Made to survive a black-and-white printer: the two sides differ in line style and
+marker as well as colour, trends are dashed, and no meaning rests on colour alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_pdf import PdfPages
+
+from facetrack import __version__
+from facetrack.analysis.sunnybrook import estimate
+from facetrack.face.movements import CATALOGUE
+from facetrack.reporting.plots import plt
+from facetrack.reporting.report import (
+    TREND_RULE,
+    ReportData,
+    _fmt,
+    clinical_measures,
+    trend_data,
+    trend_text,
+)
+from facetrack.reporting.trend import NOT_ENOUGH
+
+A4_IN = (8.27, 11.69)
+# at most this many movements get a trend panel (a routine has 13; the page holds 3 x 4)
+MAX_PANELS = 12
+
+
+def _sessions_line(data: ReportData) -> str:
+    s = data.sessions
+    first, last = s[0]["started_at"][:10], s[-1]["started_at"][:10]
+    return f"{len(s)} session{'s' if len(s) != 1 else ''}, {first}" + (f" to {last}" if last != first else "")
+
+
+def _sunnybrook_lines(session: dict, reps: list[dict]) -> list[str]:
+    composite, items = estimate(dict(session), reps)
+    parts: dict[str, float] = {}
+    for i in items:
+        if not math.isnan(i.score):
+            parts[i.part] = parts.get(i.part, 0.0) + i.score
+    head = (
+        "not computed: not all five standard expressions were exercised"
+        if composite is None
+        else f"{composite:.0f} / 100"
+    )
+    lines = [f"Sunnybrook composite (estimate from video): {head}"]
+    if parts:
+        lines.append("  sums of item scores: " + ", ".join(f"{k} {v:.0f}" for k, v in parts.items()))
+    lines.append("  An automatic estimate from video measures, not a clinical grading or a diagnosis.")
+    return lines
+
+
+def _text(fig, x: float, y: float, lines: list[str], size: float = 9.0, **kw) -> None:
+    fig.text(x, y, "\n".join(lines), va="top", ha="left", fontsize=size, linespacing=1.45, **kw)
+
+
+def _measure_table(ax, measures) -> None:
+    ax.axis("off")
+    table = ax.table(
+        cellText=[[name, _fmt(lo), _fmt(ro), _fmt(d)] for name, lo, ro, d in measures],
+        colLabels=["measure (mm)", "patient's left", "patient's right", "left − right"],
+        colWidths=[0.49, 0.17, 0.17, 0.17],
+        bbox=[0.0, 0.0, 1.0, 1.0],
+        cellLoc="left",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(8.5)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_edgecolor("0.55")
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("0.9")
+        if c > 0 and r > 0:
+            cell.get_text().set_horizontalalignment("right")
+            cell.PAD = 0.05
+
+
+def _date_ticks(ax, when: list[datetime]) -> None:
+    """Day and month on the ticks, the year(s) in the axis label: matplotlib's concise
+    formatter puts the year beside the axis, where on a small panel it lands on the next one."""
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    years = sorted({w.year for w in when})
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    ax.set_xlabel(f"session date, {span}", fontsize=6.5)
+
+
+def _trend_panel(ax, m: str, d: dict) -> None:
+    ax.plot(d["when"], d["symmetry"], "o-", color="black", linewidth=1.4, markersize=4)
+    trend = d["trend"]
+    if trend is not None:
+        days = np.linspace(d["days"][0], d["days"][-1], 30)
+        when = [d["when"][0] + timedelta(days=float(x - d["days"][0])) for x in days]
+        ax.plot(when, np.clip(trend.at(days), 0, 100), "--", color="0.45", linewidth=1.2)
+    ax.set_ylim(0, 105)
+    ax.set_title(CATALOGUE[m].name, fontsize=8.5, pad=2)
+    ax.text(
+        0.03,
+        0.05,
+        trend_text(trend, " pts/wk") if trend is not None else "no trend yet",
+        transform=ax.transAxes,
+        fontsize=6.5,
+        va="bottom",
+        bbox=dict(facecolor="white", edgecolor="none", pad=1.0),
+    )
+    _date_ticks(ax, d["when"])
+    ax.tick_params(labelsize=6.5)
+    ax.set_ylabel("symmetry %", fontsize=7)
+    ax.grid(alpha=0.35, color="0.6")
+
+
+def write_pdf(data: ReportData, path: Path) -> Path:
+    """One A4 page (see the module's docstring); the file is the owner's only (0600)."""
+    fig = plt.figure(figsize=A4_IN)
+    left, width = 0.08, 0.84
+    affected = next((d.session.get("affected_side") for d in reversed(data.with_reps or data.chosen)), None)
+    fig.text(left, 0.965, f"facetrack report: {data.patient}", fontsize=15, weight="bold", va="top")
+    _text(
+        fig,
+        left,
+        0.935,
+        [
+            f"Affected side (as entered): {affected or 'not given'}    |    {_sessions_line(data)}",
+            f"Generated {datetime.now().astimezone().isoformat(timespec='minutes')} by facetrack {__version__}"
+            + (f", measuring method {data.estimator_version}" if data.estimator_version else ""),
+        ],
+        size=9,
+    )
+    latest = data.chosen[-1] if data.chosen else None
+    if latest is not None:
+        s, rows = latest.session, clinical_measures(latest.session, latest.reps)
+        when = s["started_at"][:16].replace("T", " ")
+        _text(fig, left, 0.885, [f"Session {s['id']}, {when} ({s['status']}): in mm on the iris scale"], size=10)
+        table_h = 0.018 * (len(rows) + 1)
+        _measure_table(fig.add_axes((left, 0.865 - table_h, width, table_h)), rows)
+        _text(fig, left, 0.850 - table_h, _sunnybrook_lines(s, latest.reps), size=8.5)
+        top = 0.780 - table_h
+    else:
+        top = 0.87
+    trends = trend_data(data.with_reps) if data.with_reps else {}
+    chosen = list(trends)[:MAX_PANELS]
+    _text(fig, left, top, ["Symmetry of each movement over time (dashed: trend, where there is one)"], size=10)
+    if not chosen:
+        _text(fig, left, top - 0.03, [f"{NOT_ENOUGH} ({TREND_RULE})."], size=9)
+    n_rows = math.ceil(len(chosen) / 3)
+    bottom = 0.085
+    cell_h = min(0.16, (top - 0.03 - bottom) / max(n_rows, 1))
+    for k, m in enumerate(chosen):
+        r, c = divmod(k, 3)
+        y0 = top - 0.03 - (r + 1) * cell_h
+        ax = fig.add_axes((left + 0.035 + c * width / 3, y0 + 0.045, width / 3 - 0.06, cell_h - 0.075))
+        _trend_panel(ax, m, trends[m])
+    _text(
+        fig,
+        left,
+        0.055,
+        [
+            "Symmetry: the weaker side's movement as % of the stronger side's (100% = both sides move equally).",
+            f"Trend: least-squares line in points per week with its 95% confidence interval; {TREND_RULE}.",
+            "facetrack measures; it does not diagnose. Left and right are always the patient's own sides.",
+        ],
+        size=7,
+    )
+    old = os.umask(0o077)
+    try:
+        with PdfPages(path) as pdf:
+            pdf.savefig(fig)
+            info = pdf.infodict()
+            info["Title"] = f"facetrack report: {data.patient}"
+            info["Creator"] = f"facetrack {__version__}"
+    finally:
+        os.umask(old)
+        plt.close(fig)
+    os.chmod(path, 0o600)
+    return path

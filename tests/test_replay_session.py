@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import pickle
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -97,10 +98,10 @@ class Keys:
         return None
 
 
-def run(data_dir: Path, keys=None, overlay: Path | None = None, audio: Path | None = None):
+def run(data_dir: Path, keys=None, overlay: Path | None = None, audio: Path | None = None, routine_file=ROUTINE):
     store = Store(data_dir)
     pid = store.patient_id("Replay Patient", affected=WEAK)
-    routine = load_routine(str(ROUTINE))
+    routine = load_routine(str(routine_file))
     tracker = Tracker(landmarker=ReplayLandmarker(FACES))
     rec = Recorder(store, pid, routine.name, tracker.model_sha256, {"affected": WEAK}, CLIP.name)
     session = ExerciseSession(routine, WEAK, max_calibration_tries=2)
@@ -532,3 +533,60 @@ def test_eye_exercise_tone_follows_the_weaker_lid_of_the_session(tmp_path):
         lid = [o.overlay.bars[WEAK] for o in (a, b)]  # the affected side's bar: share of the lid shut
         expected = (A.closure_pitch(lid[0]) + A.closure_pitch(lid[1])) / 2
         assert abs(np.log2(f / expected)) < 0.03, (f, expected, lid)
+
+
+def test_massage_step_is_timed_guided_and_not_measured(tmp_path):
+    """A routine that starts with the programme's facial massage (10 s here): after the
+    calibration the screen names each part of the face in turn, counts the time down, a cue
+    sounds at the start of each part, nothing of it is stored, and the first movement starts
+    when the massage's time is up."""
+    from facetrack.live.audio import cues
+    from facetrack.live.routine import MASSAGE_PARTS
+    from facetrack.live.session import CALIBRATION_S, closing_summary
+
+    routine = tmp_path / "massage.toml"
+    routine.write_text(
+        'name = "massage first"\n[[movement]]\nid = "massage"\nduration_s = 10\n'
+        '[[movement]]\nid = "brow_raise"\nreps = 1\nhold_s = 1.0\nrest_s = 1.0\n'
+    )
+    store, rec, session, end, spy = run(tmp_path / "data", routine_file=routine)
+    try:
+        during = [o for o in spy.frames if o.overlay.title.endswith("Facial massage")]
+        assert during, "the massage was never shown"
+        t = np.array([o.frame.timestamp_s for o in during])
+        assert abs(t[0] - CALIBRATION_S) < 0.15 and abs(t[-1] - (CALIBRATION_S + 10)) < 0.15
+        parts = [o.overlay.rep_text for o in during]
+        names = [f"part {k + 1} of 4: {name}" for k, (name, _) in enumerate(MASSAGE_PARTS)]
+        assert list(dict.fromkeys(parts)) == names  # each part in turn, in order
+        # nothing kept of it (the first frame shown with it still closed the calibration)
+        assert all(o.record is None for o in during[1:]) and during[0].record.phase == "calibrate"
+        assert int(during[0].overlay.big_text.split()[0]) == 10 and during[-1].overlay.big_text == "0 s"
+        first_move = next(o for o in spy.frames if "Raise the eyebrows" in o.overlay.title)
+        assert abs(first_move.frame.timestamp_s - (CALIBRATION_S + 10)) < 0.15
+        kinds = [c.kind for c in cues([o.progress for o in spy.frames])]
+        assert kinds[:6] == ["calibrate", "massage", "massage", "massage", "massage", "instruct"]
+        steps = {f["step"] for f in store.frames(rec.session_id)}
+        assert steps == {-1, 1}  # calibration and the brow raise; the massage (step 0) has no frames
+        assert [r["movement"] for r in store.reps(rec.session_id)] == ["brow_raise"]
+        summary = closing_summary(session)
+        assert any(line.startswith("Facial massage") and line.endswith("done") for line in summary), summary
+        assert end.complete
+    finally:
+        store.close()
+
+
+def test_the_full_routine_starts_with_the_massage_and_routine_files_can_have_one():
+    from facetrack.live.routine import MASSAGE, load_routine, parse_routine
+
+    full = load_routine("full")
+    assert full.steps[0].movement == MASSAGE and not full.steps[0].measured
+    assert all(s.measured for s in full.steps[1:])
+    r = parse_routine('[[movement]]\nid = "massage"\nduration_s = 90\n', "r.toml")
+    assert r.steps[0].duration_s == 90
+    for bad, needle in (
+        ('[[movement]]\nid = "massage"\nreps = 3\n', "unknown key(s) reps"),
+        ('[[movement]]\nid = "massage"\nduration_s = 5\n', "duration_s = 5 is outside 10.0..600.0"),
+        ('[[movement]]\nid = "brow_raise"\nduration_s = 60\n', "unknown key(s) duration_s"),
+    ):
+        with pytest.raises(FacetrackError, match=re.escape(needle)):
+            parse_routine(bad, "r.toml")

@@ -55,7 +55,7 @@ def movement_for(video: Path, given: str | None) -> str:
 def plan(videos: list[str], movement: str | None, routine: str | None) -> list[tuple[Path, str]]:
     paths = [Path(v) for v in videos]
     if routine:
-        steps = load_routine(routine).steps
+        steps = [s for s in load_routine(routine).steps if s.measured]  # a massage has no video
         if len(steps) != len(paths):
             raise FacetrackError(f"routine has {len(steps)} movements but {len(paths)} videos were given")
         return [(p, s.movement) for p, s in zip(paths, steps)]

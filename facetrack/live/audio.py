@@ -55,6 +55,8 @@ MAX_CLOSE_WAIT_S = 2.0  # at the end, the last cue may still play this long
 NOTES: dict[str, tuple[tuple[float, float, float, float], ...]] = {
     # two low, calm notes: keep still, your neutral face is being measured
     "calibrate": ((392.0, 392.0, 0.2, 0.1), (392.0, 392.0, 0.2, 0.0)),
+    # a slow falling pair, soft: massage (and each new part of the face to massage)
+    "massage": ((587.3, 587.3, 0.3, 0.05), (440.0, 440.0, 0.45, 0.0)),
     # a rising three-note arpeggio: the next movement, get ready
     "instruct": ((523.3, 523.3, 0.12, 0.0), (659.3, 659.3, 0.12, 0.0), (784.0, 784.0, 0.16, 0.0)),
     # a rising sweep: move now
@@ -78,13 +80,14 @@ FIVE_NOTE = (FIVE_F, FIVE_F, 0.25, 0.1)
 @dataclass(frozen=True)
 class Cue:
     t: float  # the session's time of the frame that changed phase, s
-    kind: str  # calibrate, instruct, move, hold, rest, summary (the phase entered)
+    kind: str  # calibrate, massage, instruct, move, hold, rest, summary (the phase entered)
     count: int = 0  # rest: the repetition just done
 
 
 # -- computing: the session's progress -> cues and the tone ------------------------------
 def _key(p: Progress) -> tuple:
-    return (p.phase, p.step, p.attempt if p.phase == "calibrate" else 0)
+    # a new calibration try, or a new part of the massage, is a new cue
+    return (p.phase, p.step, p.attempt if p.phase == "calibrate" else (p.rep if p.phase == "massage" else 0))
 
 
 def cue_between(prev: Progress | None, cur: Progress) -> Cue | None:

@@ -9,7 +9,12 @@ A routine file is TOML::
     hold_s = 2.0      # 0.5..15
     rest_s = 2.0      # 0.5..30
 
-Only movements from the catalogue are accepted; anything else is a one-line error.
+    [[movement]]
+    id = "massage"    # the facial massage the programme puts before training: timed, guided,
+    duration_s = 60   # not measured (10..600 s)
+
+Only movements from the catalogue (and ``massage``) are accepted; anything else is a one-line
+error.
 """
 
 from __future__ import annotations
@@ -21,16 +26,37 @@ from pathlib import Path
 from facetrack.errors import FacetrackError
 from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS
 
-LIMITS = {"reps": (1, 30), "hold_s": (0.5, 15.0), "rest_s": (0.5, 30.0)}
-DEFAULTS = {"reps": 3, "hold_s": 2.0, "rest_s": 2.0}
+LIMITS = {"reps": (1, 30), "hold_s": (0.5, 15.0), "rest_s": (0.5, 30.0), "duration_s": (10.0, 600.0)}
+DEFAULTS = {"reps": 3, "hold_s": 2.0, "rest_s": 2.0, "duration_s": 60.0}
+# The programme's first item (shared/docs/exercises.md): "Daily massage or stretching of facial
+# muscles ... every exercise before functional training".  Guided by time, never measured: the
+# hands are on the face.
+MASSAGE = "massage"
+MASSAGE_NAME = "Facial massage"
+# What the patient is told to massage, in order, each for an equal share of the step.
+MASSAGE_PARTS = (  # (part, what to do): each line fits the window's width at 640 px
+    ("forehead", "fingertips: stroke up from the brows to the hairline"),
+    ("eyes", "small circles around the eyes; no pressure on them"),
+    ("cheeks", "circles on the cheeks, from the nose toward the ears"),
+    ("mouth and chin", "stroke from the lips out and up, then the chin"),
+)
 
 
 @dataclass(frozen=True)
 class Step:
-    movement: str
+    movement: str  # a catalogue movement id, or MASSAGE
     reps: int = 3
     hold_s: float = 2.0
     rest_s: float = 2.0
+    duration_s: float = 60.0  # MASSAGE only: how long it lasts
+
+    @property
+    def measured(self) -> bool:
+        return self.movement != MASSAGE
+
+    @property
+    def name(self) -> str:
+        return MASSAGE_NAME if self.movement == MASSAGE else CATALOGUE[self.movement].name
 
 
 @dataclass(frozen=True)
@@ -40,8 +66,8 @@ class Routine:
 
 
 BUILTIN = {
-    # The whole programme, in the order it is written (forehead, eyes, nose, lips).
-    "full": Routine("full", tuple(Step(m) for m in MOVEMENT_IDS)),
+    # The whole programme, in the order it is written: the massage, then forehead, eyes, nose, lips.
+    "full": Routine("full", (Step(MASSAGE, duration_s=60.0), *(Step(m) for m in MOVEMENT_IDS))),
     "quick": Routine(
         "quick",
         tuple(
@@ -77,12 +103,16 @@ def parse_routine(text: str, name: str) -> Routine:
         where = f"routine {name}, movement {k}"
         if not isinstance(item, dict):
             raise FacetrackError(f"{where}: must be a table with an id")
-        unknown = set(item) - {"id", *LIMITS}
+        mid = item.get("id")
+        allowed = {"id", "duration_s"} if mid == MASSAGE else {"id", "reps", "hold_s", "rest_s"}
+        unknown = set(item) - allowed
         if unknown:
             raise FacetrackError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        mid = item.get("id")
+        if mid == MASSAGE:
+            steps.append(Step(MASSAGE, duration_s=float(_number(item, "duration_s", where))))
+            continue
         if mid not in CATALOGUE:
-            raise FacetrackError(f"{where}: unknown movement {mid!r}; known: {', '.join(MOVEMENT_IDS)}")
+            raise FacetrackError(f"{where}: unknown movement {mid!r}; known: {MASSAGE}, {', '.join(MOVEMENT_IDS)}")
         steps.append(
             Step(
                 mid,

@@ -37,7 +37,7 @@ from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.face.skin import STABLE
 from facetrack.live.overlay import VIEWS, OverlayState, annotate
-from facetrack.live.routine import Routine
+from facetrack.live.routine import MASSAGE, MASSAGE_NAME, MASSAGE_PARTS, Routine
 from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
 
 CALIBRATION_S = 3.0
@@ -64,11 +64,16 @@ WARNING_TEXT = {
 }
 
 
+def step_name(movement: str) -> str:
+    return MASSAGE_NAME if movement == MASSAGE else get_movement(movement).name
+
+
 @dataclass
 class StepResult:
-    movement: str
+    movement: str  # a movement id or MASSAGE
     reps: list[RepResult] = field(default_factory=list)
     skipped: bool = False
+    completed: bool = False  # a massage that ran its full time
 
     def median_symmetry(self) -> float:
         vals = [r.symmetry.symmetry_pct for r in self.reps if not math.isnan(r.symmetry.symmetry_pct)]
@@ -81,11 +86,11 @@ class Progress:
     screen (the sound guidance, :mod:`facetrack.live.audio`)."""
 
     t: float  # the frame's own time, s
-    phase: str  # calibrate, instruct, move, hold, rest, summary ("hold": the move after its lead time)
+    phase: str  # calibrate, massage, instruct, move, hold, rest, summary ("hold": the move after its lead time)
     step: int  # index in the routine; -1 during the calibration
-    movement: str | None
-    rep: int  # the repetition under way (move, hold, rest) or 0 (calibration, instructions), as on screen
-    reps: int  # the repetitions the step asks for
+    movement: str | None  # None: calibration, massage, summary
+    rep: int  # the repetition under way (move, hold, rest), the massage's part, or 0, as on screen
+    reps: int  # the repetitions the step asks for (the massage: its parts)
     attempt: int  # calibration tries that failed so far
     closure: dict[str, float]  # eye movements: per side, how far the lid is shut (0 open, 1 shut), as the bars
     affected: str | None
@@ -181,10 +186,10 @@ class ExerciseSession:
                 self.pause_t0 = self.now
             elif self.phase_t0 is not None:
                 self.phase_t0 += self.now - self.pause_t0  # the paused time does not count
-        elif k == "n" and self.phase in ("instruct", "move", "rest"):
+        elif k == "n" and self.phase in ("massage", "instruct", "move", "rest"):
             self._current_result().skipped = True
             self._next_step()
-        elif k == "r" and self.phase in ("instruct", "move", "rest"):
+        elif k == "r" and self.phase in ("massage", "instruct", "move", "rest"):
             self._stored.append(RedoRecord(self.step_index))
             self.redone = True
             self._current_result().reps.clear()
@@ -214,7 +219,8 @@ class ExerciseSession:
             values = self._measure(t)
         flags = frame_flags(t, values)
         record = lms = None
-        if self.phase != "summary" and not self.done:
+        # nothing is kept of the massage: nothing is measured and the hands are on the face
+        if self.phase not in ("summary", "massage") and not self.done:
             step = self.step_index if self.meter is not None else -1
             mm = self._n.mm_per_unit if self.neutral is not None else math.nan
             record = frame_record(step, self._m.movement.id if self.meter else None, self.phase, t, values, flags, mm)
@@ -237,6 +243,10 @@ class ExerciseSession:
     def _advance(self, t: Tracked, flags, values) -> None:
         if self.phase == "calibrate":
             self._calibrate(t, flags)
+        elif self.phase == "massage":
+            if self.elapsed >= self._step().duration_s:
+                self._current_result().completed = True
+                self._enter_step(self.step_index + 1, after=self._step().duration_s)
         elif self.phase == "instruct":
             self._rest.append((self.now, values))
             if self.elapsed >= INSTRUCT_S:
@@ -301,6 +311,13 @@ class ExerciseSession:
         self.step_index = index
         if index >= len(self.routine.steps):
             self._finish(complete=True)
+            return
+        if not self._step().measured:
+            if not redo:
+                self.results.append(StepResult(MASSAGE))
+            self.results[-1].completed = False
+            self.rep_index = 0
+            self._set_phase("massage", after=after)
             return
         mv = get_movement(self._step().movement)
         self.meter = MovementMeter(mv, self._n)
@@ -419,16 +436,20 @@ class ExerciseSession:
         phase = "summary" if self.done else self.phase
         if phase == "move" and self.elapsed >= MOVE_LEAD_S:
             phase = "hold"
-        mv = self.meter.movement if self.meter is not None and phase not in ("calibrate", "summary") else None
+        measuring = self.meter is not None and phase not in ("calibrate", "summary", "massage")
+        mv = self.meter.movement if measuring and self.meter is not None else None
         step = self._step() if mv is not None else None
         rep = 0 if step is None or phase == "instruct" else min(self.rep_index + 1, step.reps)
+        reps = step.reps if step is not None else 0
+        if phase == "massage":
+            rep, reps = self._massage_part() + 1, len(MASSAGE_PARTS)
         return Progress(
             self.now,
             phase,
-            self.step_index if self.meter is not None else -1,
+            -1 if phase == "calibrate" or (self.meter is None and phase == "summary") else self.step_index,
             mv.id if mv is not None else None,
             rep,
-            step.reps if step is not None else 0,
+            reps,
             self.calib_tries,
             dict(view.bars) if mv is not None and "eye" in mv.regions else {},
             self.affected,
@@ -437,6 +458,11 @@ class ExerciseSession:
 
     def _step(self):
         return self.routine.steps[self.step_index]
+
+    def _massage_part(self) -> int:
+        """Which of MASSAGE_PARTS is under way (equal shares of the step's time)."""
+        share = self._step().duration_s / len(MASSAGE_PARTS)
+        return min(int(max(self.elapsed, 0.0) / share), len(MASSAGE_PARTS) - 1)
 
     def _current_result(self) -> StepResult:
         return self.results[-1]
@@ -456,6 +482,14 @@ class ExerciseSession:
             return state
         if self.phase == "summary" or self.done:
             return self._summary_view(state)
+        if self.phase == "massage":
+            step, k = self._step(), self._massage_part()
+            part, how = MASSAGE_PARTS[k]
+            state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {MASSAGE_NAME}"
+            state.subtitle = how
+            state.rep_text = f"part {k + 1} of {len(MASSAGE_PARTS)}: {part}"
+            state.big_text = f"{max(0.0, step.duration_s - self.elapsed):.0f} s"
+            return state
         step, mv = self._step(), self._m.movement
         state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
         state.subtitle = mv.instruction
@@ -512,12 +546,15 @@ def closing_summary(session: ExerciseSession) -> list[str]:
     lines += summary_lines(session.results, session.history)
     undone = []
     for k, step in enumerate(session.routine.steps):
-        name = get_movement(step.movement).name
+        name = step.name
         res = session.results[k] if k < len(session.results) else None
         if res is None:
             undone.append(name)
         elif res.skipped:
             undone.append(f"{name} (skipped)")
+        elif not step.measured:
+            if not res.completed:
+                undone.append(f"{name} (stopped early)")
         elif len(res.reps) < step.reps:
             undone.append(f"{name} ({len(res.reps)} of {step.reps} repetitions)")
     if undone:
@@ -529,6 +566,10 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
     """One line per movement: today's median symmetry beside the last and first session's."""
     lines = []
     for res in results:
+        if res.movement == MASSAGE:
+            done = "skipped" if res.skipped else ("done" if res.completed else "stopped early")
+            lines.append(f"{MASSAGE_NAME:<24} {done}")
+            continue
         today = res.median_symmetry()
         prev, first = history.get(res.movement, (math.nan, math.nan))
 
@@ -543,7 +584,7 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
                 if abs(delta) < 3
                 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
             )
-        label = get_movement(res.movement).name[:24]
+        label = step_name(res.movement)[:24]
         status = " (skipped)" if res.skipped and not res.reps else ""
         lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
     return lines[:14]

@@ -446,10 +446,12 @@ def session_video(
     seed: int = 0,
     tail_s: float = 1.0,
     sway_strength: float = 0.5,
+    fps: float = FPS,
 ) -> dict:
     """A whole guided session as the camera would see it: neutral calibration, then each
     step's repetitions inside the session's MOVE windows.  ``steps``: (movement, reps,
-    hold_s, rest_s) tuples, the schedule of facetrack.live.session."""
+    hold_s, rest_s) tuples, the schedule of facetrack.live.session; ``fps``: the camera's
+    frame rate."""
     strong = "right" if weak_side == "left" else "left"
     plan = []  # (movement, start_s, end_s)
     t = calibration_s
@@ -461,9 +463,9 @@ def session_video(
     total = t + tail_s
     fields: dict[tuple, np.ndarray] = {}
     rng = np.random.default_rng(seed)
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, OUT_WH)
-    for i in range(int(total * FPS)):
-        now = i / FPS
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, OUT_WH)
+    for i in range(int(total * fps)):
+        now = i / fps
         weights: dict[str, float] = {}
         for movement, t0, t1 in plan:
             if t0 <= now <= t1:
@@ -483,6 +485,7 @@ def session_video(
         "weak_side": weak_side if ratio < 1 else "none",
         "strong_side": strong,
         "duration_s": total,
+        "fps": fps,
     }
 
 

@@ -25,13 +25,18 @@ STEPS = [(m, 1, 1.0, 1.0) for m in MOVEMENT_IDS]  # every movement of the progra
 # a crop four times larger), so that the kill -9 runs cost a third of the CPU.
 SHORT_IDS = ("frown", "brow_raise", "eye_close_tight", "lip_pucker_u", "lip_spread_i", "lower_lip_lower")
 SHORT_STEPS = [(m, 1, 1.0, 1.0) for m in SHORT_IDS]
+# These sessions are filmed at 15 frames/s, the rate many webcams fall to in a dim room: the
+# session runs on the frames' own times, so the schedule and the measures are those of 30 fps
+# (the fast tier's replayed session runs at 10, `facetrack bench` and benchmarks/live.py at
+# 30), and every test here costs half the CPU.
+SESSION_FPS = 15.0
 
 
 def _session(tmp_path_factory, steps, name: str):
     """A routine of ``steps`` and its video (generated once, cached across runs and shared by
     the workers)."""
     d = tmp_path_factory.mktemp("session")
-    path, _ = cached_session_video(steps, ratio=0.5, weak_side="left")
+    path, _ = cached_session_video(steps, ratio=0.5, weak_side="left", fps=SESSION_FPS)
     routine = d / f"{name.replace(' ', '_')}.toml"
     routine.write_text(
         f'name = "{name}"\n'
@@ -87,7 +92,7 @@ def test_whole_session_headless(tmp_path, session_video):
     assert sum(r[1] == "left" for r in reps) >= 10, reps  # the generated weak side, found
     frames = db_rows(tmp_path / "data", "SELECT count(*) FROM frames")[0][0]
     chunks = db_rows(tmp_path / "data", "SELECT sum(n) FROM landmark_chunks")[0][0]
-    assert frames == chunks > 2000  # every frame's measures and landmarks kept
+    assert frames == chunks > 1000  # every frame's measures and landmarks kept (15 fps)
     assert out.stat().st_size > 100_000
     assert not list((tmp_path / "data").glob("*.mp4"))  # no video kept unless asked
     listing = run_cli("sessions", "--data-dir", tmp_path / "data")
@@ -209,7 +214,7 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
 
         def read(self):
             self.t0 = self.t0 or time.monotonic()
-            due = int((time.monotonic() - self.t0) * 30.0)
+            due = int((time.monotonic() - self.t0) * SESSION_FPS)
             if due > 0.55 * n_frames:
                 return False, None
             while self.pos < due:
@@ -222,7 +227,7 @@ def test_camera_that_disappears_mid_session(tmp_path, session_video, monkeypatch
             return True
 
         def get(self, prop):
-            return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+            return SESSION_FPS if prop == cv2.CAP_PROP_FPS else 0.0
 
         def release(self):
             self.cap.release()

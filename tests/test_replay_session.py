@@ -590,3 +590,40 @@ def test_the_full_routine_starts_with_the_massage_and_routine_files_can_have_one
     ):
         with pytest.raises(FacetrackError, match=re.escape(needle)):
             parse_routine(bad, "r.toml")
+
+
+def test_exports_carry_emotrics_measures_at_rest_and_at_each_peak(recorded, tmp_path):
+    """Emotrics' per-side measures (brow height, MRD1, MRD2, fissure height, commissure
+    excursion, smile angle, dental show) in the sessions export at rest and in the reps export
+    at each repetition's peak: a brow raise lifts both brows, the weak left one less; an "i"
+    spread lengthens both commissure excursions; the dictionary explains every column."""
+    import csv
+
+    from facetrack.face.emotrics import MEASURES
+    from facetrack.reporting.export import export
+
+    _d, store, _sid, _end, _seen = recorded
+    rows = {}
+    for level in ("sessions", "reps"):
+        export(store, level, tmp_path / f"{level}.csv")
+        rows[level] = [r for r in csv.DictReader(open(tmp_path / f"{level}.csv", encoding="utf-8"))]
+    dictionary = {r["column"]: r for r in csv.DictReader(open(tmp_path / "reps.dictionary.csv", encoding="utf-8"))}
+    (rest,) = rows["sessions"]
+    for name, unit, _, _ in MEASURES:
+        for side in ("left", "right"):
+            column = f"{side}_{name}_{unit}"
+            assert rest[column] != "" and column in dictionary and "Emotrics" in dictionary[column]["source"]
+    assert 1.0 < float(rest["left_mrd1_mm"]) < 8.0 and 6.0 < float(rest["right_pfh_mm"]) < 14.0
+    assert 95.0 < float(rest["left_smile_angle_deg"]) < 125.0
+
+    def lift(r, name, side):
+        return float(r[f"{side}_{name}_mm"]) - float(rest[f"{side}_{name}_mm"])
+
+    brow = [r for r in rows["reps"] if r["movement"] == "brow_raise"]
+    assert len(brow) == 2
+    for r in brow:
+        assert lift(r, "brow_height", "right") > 1.5  # the strong side rises clearly
+        assert 0.2 < lift(r, "brow_height", "left") < lift(r, "brow_height", "right")  # the weak one less
+    (spread,) = [r for r in rows["reps"] if r["movement"] == "lip_spread_i"]
+    assert lift(spread, "commissure_excursion", "left") > 1.0 and lift(spread, "commissure_excursion", "right") > 1.0
+    assert all(r["affected_side"] == "left" and r["brow_height_affected_pct_of_healthy"] for r in brow)

@@ -72,3 +72,36 @@ def max_difference_mm(store: SessionReader, session_id: int) -> float:
                 if live is not None and math.isfinite(live):
                     worst = max(worst, abs(live - twin[key][s]))
     return worst
+
+
+def faces_at(store: SessionReader, session_id: int, moments: list[tuple[int, float]]) -> list[np.ndarray | None]:
+    """The pose-normalised mesh (478, 3, face units) of the stored frame nearest each
+    (step, time s) in ``moments`` (a repetition's peak), from the raw landmarks alone; None
+    where the step has no frame with a face within 0.2 s."""
+    lms = store.landmarks(session_id)
+    if lms is None:
+        return [None] * len(moments)
+    wh = (int(lms["resolution_wh"][0]), int(lms["resolution_wh"][1]))
+    steps, times, found = lms["step"], lms["t_s"].astype(np.float64), lms["found"].astype(bool)
+    out: list[np.ndarray | None] = []
+    for step, t in moments:
+        (cand,) = np.nonzero((steps == step) & found)
+        if t is None or not cand.size:
+            out.append(None)
+            continue
+        k = int(cand[np.argmin(np.abs(times[cand] - t))])
+        if abs(times[k] - t) > 0.2:
+            out.append(None)
+            continue
+        face = FaceFrame(
+            int(lms["frame"][k]),
+            float(times[k]),
+            wh,
+            True,
+            1,
+            lms["xyz_px"][k].astype(np.float32),
+            transform=lms["matrix"][k],
+        )
+        norm = geometry.normalise(face)
+        out.append(None if norm is None else norm.xyz)
+    return out

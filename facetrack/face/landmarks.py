@@ -30,6 +30,10 @@ class SideGroups:
     upper_lip: tuple[int, ...]  # upper lip, this side of the philtrum
     lower_lip: tuple[int, ...]  # lower lip, this side of the midline
     lip_inner_pairs: tuple[tuple[int, int], ...]  # (upper, lower) inner lip points
+    # contours, lateral to medial (for the Emotrics-grade measures, face/emotrics.py)
+    upper_lid: tuple[int, ...] = ()  # upper lid margin, outer to inner canthus
+    lower_lid: tuple[int, ...] = ()  # lower lid margin, outer to inner canthus
+    brow_upper: tuple[int, ...] = ()  # upper edge of the brow, lateral to medial
 
 
 LEFT = SideGroups(
@@ -46,6 +50,9 @@ LEFT = SideGroups(
     upper_lip=(267, 269, 270, 409),
     lower_lip=(314, 405, 321, 375),
     lip_inner_pairs=((312, 317), (311, 402), (310, 318)),
+    upper_lid=(263, 466, 388, 387, 386, 385, 384, 398, 362),
+    lower_lid=(263, 249, 390, 373, 374, 380, 381, 382, 362),
+    brow_upper=(300, 293, 334, 296, 336),
 )
 
 RIGHT = SideGroups(
@@ -62,6 +69,9 @@ RIGHT = SideGroups(
     upper_lip=(37, 39, 40, 185),
     lower_lip=(84, 181, 91, 146),
     lip_inner_pairs=((82, 87), (81, 178), (80, 88)),
+    upper_lid=(33, 246, 161, 160, 159, 158, 157, 173, 133),
+    lower_lid=(33, 7, 163, 144, 145, 153, 154, 155, 133),
+    brow_upper=(70, 63, 105, 66, 107),
 )
 
 BY_SIDE = {"left": LEFT, "right": RIGHT}
@@ -70,6 +80,10 @@ BY_SIDE = {"left": LEFT, "right": RIGHT}
 MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 164, 0, 13, 14, 17, 152)
 NOSE_BRIDGE = (168, 6, 197, 195)
 UPPER_LIP_CENTER = 0
+# Lip contours across the mouth, patient's right commissure (61) to left (291).
+LOWER_LIP_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+LIP_INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LIP_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 LOWER_LIP_CENTER = 17
 CHIN = 152
 

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facetrack.analysis.reanalyse import faces_at
 from facetrack.errors import FacetrackError
+from facetrack.face import emotrics
 from facetrack.reporting.csvfile import CsvWriter
 from facetrack.reporting.xlsxfile import write_xlsx
 from facetrack.storage.history import counted_reps
@@ -70,59 +72,90 @@ AFFECTED_SIDE = Column(
 # Resting asymmetry: left minus right.
 LEFT_HIGHER = "the patient's left is higher than the right"
 
-SESSION_SCHEMA = COMMON + Schema(
-    (
-        Column("session_ended_at", "ISO 8601", "session end, " + TIME_ZONE_NOTE + "; empty if it was interrupted"),
-        Column("kind", "text", "exercise (live) or import (recorded video)"),
-        Column("routine", "text", "routine name"),
-        AFFECTED_SIDE,
-        Column(
-            "iod_mm",
-            "mm",
-            "interocular distance (eye centres) used for the % IOD figures",
-            source="the session's neutral face (facetrack.analysis.meter.build_neutral)",
-        ),
-        Column(
-            "mm_scale_source",
-            "text",
-            "iris (11.7 mm) or interocular (63 mm) scale",
-            source="the session's neutral face (facetrack.face.geometry)",
-        ),
-        Column(
-            "rest_brow_diff_mm",
-            "mm",
-            "resting brow height above the eye corners' line, left minus right",
-            positive=LEFT_HIGHER,
-            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
-        ),
-        Column(
-            "rest_fissure_diff_mm",
-            "mm",
-            "resting palpebral fissure height, left minus right",
-            positive="the patient's left eye is open wider than the right",
-            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
-        ),
-        Column(
-            "rest_mouth_diff_mm",
-            "mm",
-            "resting mouth-corner height, left minus right",
-            positive=LEFT_HIGHER,
-            source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
-        ),
-        Column(
-            "n_movements",
-            "count",
-            "movements with at least one repetition",
-            source="counted from the session's repetitions (reps export; redone ones left out)",
-        ),
-        Column(
-            "n_reps",
-            "count",
-            "repetitions counted (redone ones excluded)",
-            source="counted from the session's repetitions (reps export)",
-        ),
-    )
-).sourced(SESSION_RECORD)
+
+def emotrics_columns(when: str, source: str) -> Schema:
+    """Per side ``left_<m>_<unit>`` and ``right_<m>_<unit>``, the difference and the affected
+    side's share of the healthy side, for every Emotrics-grade measure (face.emotrics), ``when``
+    saying which face they are read on."""
+    cols = []
+    for name, unit, meaning, positive in emotrics.MEASURES:
+        for side in ("left", "right"):
+            cols.append(
+                Column(f"{side}_{name}_{unit}", unit, f"{meaning}, patient's {side}, {when}", positive=positive)
+            )
+        cols.append(Column(f"{name}_diff_{unit}", unit, f"{meaning}: left minus right, {when}", positive="left larger"))
+        cols.append(
+            Column(
+                f"{name}_affected_pct_of_healthy",
+                "%",
+                f"{meaning}: 100 x affected side / healthy side, {when} (affected_side; empty when not known)",
+            )
+        )
+    return Schema(tuple(cols)).sourced(f"{emotrics.SOURCE}; {source}")
+
+
+REST_EMOTRICS = emotrics_columns("at rest", "the session's neutral face (median of the calibration or rest frames)")
+PEAK_EMOTRICS = emotrics_columns(
+    "at the repetition's peak", "the stored landmarks of the frame nearest the repetition's t_peak_s"
+)
+
+SESSION_SCHEMA = (
+    COMMON
+    + Schema(
+        (
+            Column("session_ended_at", "ISO 8601", "session end, " + TIME_ZONE_NOTE + "; empty if it was interrupted"),
+            Column("kind", "text", "exercise (live) or import (recorded video)"),
+            Column("routine", "text", "routine name"),
+            AFFECTED_SIDE,
+            Column(
+                "iod_mm",
+                "mm",
+                "interocular distance (eye centres) used for the % IOD figures",
+                source="the session's neutral face (facetrack.analysis.meter.build_neutral)",
+            ),
+            Column(
+                "mm_scale_source",
+                "text",
+                "iris (11.7 mm) or interocular (63 mm) scale",
+                source="the session's neutral face (facetrack.face.geometry)",
+            ),
+            Column(
+                "rest_brow_diff_mm",
+                "mm",
+                "resting brow height above the eye corners' line, left minus right",
+                positive=LEFT_HIGHER,
+                source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+            ),
+            Column(
+                "rest_fissure_diff_mm",
+                "mm",
+                "resting palpebral fissure height, left minus right",
+                positive="the patient's left eye is open wider than the right",
+                source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+            ),
+            Column(
+                "rest_mouth_diff_mm",
+                "mm",
+                "resting mouth-corner height, left minus right",
+                positive=LEFT_HIGHER,
+                source="the session's neutral face (facetrack.analysis.meter.Neutral.resting_asymmetry_mm)",
+            ),
+            Column(
+                "n_movements",
+                "count",
+                "movements with at least one repetition",
+                source="counted from the session's repetitions (reps export; redone ones left out)",
+            ),
+            Column(
+                "n_reps",
+                "count",
+                "repetitions counted (redone ones excluded)",
+                source="counted from the session's repetitions (reps export)",
+            ),
+        )
+    ).sourced(SESSION_RECORD)
+    + REST_EMOTRICS
+)
 
 MOVEMENT_SCHEMA = COMMON + Schema(
     (
@@ -142,7 +175,11 @@ MOVEMENT_SCHEMA = COMMON + Schema(
     "their count, median or largest value"
 )
 
-REPS_SCHEMA = COMMON + REP_SCHEMA.replacing("affected_pct_of_other", REP_SCHEMA["affected_pct_of_other"], AFFECTED_SIDE)
+REPS_SCHEMA = (
+    COMMON
+    + REP_SCHEMA.replacing("affected_pct_of_other", REP_SCHEMA["affected_pct_of_other"], AFFECTED_SIDE)
+    + PEAK_EMOTRICS
+)
 
 FLAG_NAMES_COLUMN = Column(
     "flag_names",
@@ -213,25 +250,42 @@ def _nanmax(values) -> float:
     return float(np.nanmax(vals)) if vals and not all(map(math.isnan, vals)) else math.nan
 
 
+def _emotrics(xyz, mm_per_unit, side: str | None, schema: Schema) -> dict:
+    """The Emotrics-grade columns of one face, or all empty without one."""
+    if xyz is None or mm_per_unit is None or not math.isfinite(mm_per_unit):
+        return dict.fromkeys(schema.names)
+    return emotrics.column_values(emotrics.measures_mm(xyz, mm_per_unit), side)
+
+
+def _neutral(store: Store, session_id: int) -> tuple[np.ndarray | None, float | None]:
+    """(neutral xyz, mm per unit), or (None, None) before calibration."""
+    return store.neutral_xyz(session_id) or (None, None)
+
+
 def values_for(level: str, store: Store, s, pseudonymise: bool):
     """The level's rows of session ``s``, each as column name -> value."""
     common = _common(s, pseudonymise)
     side = affected_side(s)
     if level == "sessions":
         reps = counted_reps(store, s["id"])
-        yield common | {
-            "session_ended_at": iso_time(s["ended_at"]),
-            "kind": s["kind"],
-            "routine": s["routine"],
-            "affected_side": side,
-            "iod_mm": s["iod_mm"],
-            "mm_scale_source": s["scale_source"],
-            "rest_brow_diff_mm": s["rest_brow_diff_mm"],
-            "rest_fissure_diff_mm": s["rest_fissure_diff_mm"],
-            "rest_mouth_diff_mm": s["rest_mouth_diff_mm"],
-            "n_movements": len({r["movement"] for r in reps}),
-            "n_reps": len(reps),
-        }
+        rest_xyz, rest_mm = _neutral(store, s["id"])
+        yield (
+            common
+            | {
+                "session_ended_at": iso_time(s["ended_at"]),
+                "kind": s["kind"],
+                "routine": s["routine"],
+                "affected_side": side,
+                "iod_mm": s["iod_mm"],
+                "mm_scale_source": s["scale_source"],
+                "rest_brow_diff_mm": s["rest_brow_diff_mm"],
+                "rest_fissure_diff_mm": s["rest_fissure_diff_mm"],
+                "rest_mouth_diff_mm": s["rest_mouth_diff_mm"],
+                "n_movements": len({r["movement"] for r in reps}),
+                "n_reps": len(reps),
+            }
+            | _emotrics(rest_xyz, rest_mm, side, REST_EMOTRICS)
+        )
     elif level == "movements":
         reps = counted_reps(store, s["id"])
         for m in dict.fromkeys(r["movement"] for r in reps):
@@ -249,8 +303,17 @@ def values_for(level: str, store: Store, s, pseudonymise: bool):
                 "max_right_synkinesis_pct": _nanmax(r["right_synkinesis_pct"] for r in rs),
             }
     elif level == "reps":
-        for r in store.reps(s["id"]):
-            yield common | {c: r[c] for c in REP_SCHEMA.names} | {"affected_side": side}
+        reps = store.reps(s["id"])
+        neutral = store.neutral_xyz(s["id"])
+        mm = neutral[1] if neutral is not None else None
+        peaks = faces_at(store, s["id"], [(r["step"], r["t_peak_s"]) for r in reps]) if reps else []
+        for r, xyz in zip(reps, peaks):
+            yield (
+                common
+                | {c: r[c] for c in REP_SCHEMA.names}
+                | {"affected_side": side}
+                | _emotrics(xyz, mm, side, PEAK_EMOTRICS)
+            )
     else:
         for f in store.frames(s["id"]):
             set_flags = flag_names(int(f["flags"] or 0))

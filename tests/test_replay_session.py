@@ -16,6 +16,7 @@ import pickle
 import re
 import sqlite3
 import stat
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -627,3 +628,45 @@ def test_exports_carry_emotrics_measures_at_rest_and_at_each_peak(recorded, tmp_
     (spread,) = [r for r in rows["reps"] if r["movement"] == "lip_spread_i"]
     assert lift(spread, "commissure_excursion", "left") > 1.0 and lift(spread, "commissure_excursion", "right") > 1.0
     assert all(r["affected_side"] == "left" and r["brow_height_affected_pct_of_healthy"] for r in brow)
+
+
+@pytest.mark.parametrize(
+    "step,movement",
+    [
+        (0, "brow_raise"),
+        # A known miss of issue 11, kept visible (strict: it fails the day it passes): live
+        # 62.1%, offline 45.9% (generated 50%).  The live session measures every movement
+        # against the neutral face and skin reference of the calibration at the session's
+        # start; `analyze` against the rest just before the movement.  Measured on these
+        # frames with the offline summariser: 61.6% against the calibration's neutral, 49.6%
+        # against the pre-movement rest, so the neutral is the difference.
+        pytest.param(
+            1,
+            "lip_spread_i",
+            marks=pytest.mark.xfail(strict=True, reason="known miss: live 62.1% vs offline 45.9% (neutral differs)"),
+        ),
+    ],
+)
+def test_live_and_offline_read_the_same_repetitions(recorded, step, movement):
+    """Issue 11: what the live session stored and what ``facetrack analyze`` reads from the
+    same movement's frames (its rest and its repetitions, cut from the session) agree: the
+    same repetitions, symmetry within 2 points."""
+    from facetrack.analysis.meter import analyze_tracked
+    from facetrack.face.movements import get_movement
+    from facetrack.live.session import LIVE_REST_S
+
+    _d, store, sid, _end, seen = recorded
+    shown = [f for f in seen.frames if f.record is not None and f.record.step == step]
+    first_move = min(f.t for f in shown if f.record.phase == "move")
+    start, end = first_move - LIVE_REST_S, max(f.t for f in shown) + 1e-6
+    # the cut as its own video: time from 0, the rest first (as `analyze --rest-s 2` reads it)
+    with Tracker(landmarker=ReplayLandmarker(FACES)) as tracker:
+        tracked = [tracker.process(f) for f in every_third(CLIP) if start - 1e-6 <= f.timestamp_s <= end]
+    cut = [replace(t, frame=replace(t.frame, timestamp_s=t.frame.timestamp_s - start)) for t in tracked]
+    offline = analyze_tracked(cut, get_movement(movement), affected=WEAK, rest_s=LIVE_REST_S)
+    live = [r for r in store.reps(sid) if r["step"] == step]
+    assert len(offline.reps) == len(live), (movement, len(offline.reps), len(live))
+    for r_off, r_live in zip(offline.reps, live, strict=True):
+        diff = abs(r_off.symmetry.symmetry_pct - r_live["symmetry_pct"])
+        assert diff <= 2.0, (movement, r_off.symmetry.symmetry_pct, r_live["symmetry_pct"])
+        assert r_off.symmetry.weaker_side == r_live["weaker_side"]

@@ -243,7 +243,7 @@ def write_markdown(rows: list[dict], path: Path, command: str) -> None:
         "repetitions found.",
         "",
         "Analysis settings are those of `facetrack analyze` and of the live session: optical flow",
-        "on a crop scaled to 90 px between the eye centres, 180 px for the nostril and nose",
+        "on a crop scaled to 120 px between the eye centres, 180 px for the nostril and nose",
         "movements (face.skin.FLOW_IOD_PX, face.movements.NOSE_FLOW_IOD_PX). With one face, this",
         "validation cannot separate what belongs to the method from what belongs to this face's",
         "texture and lighting.",

@@ -252,6 +252,16 @@ class RepRecord:
 
 
 @dataclass(frozen=True)
+class StepNeutralRecord:
+    """A step's own neutral face: the rest right before its movement (live) or its video's
+    rest (imports), which the step's measures from ``from_t_s`` on are taken against."""
+
+    step: int
+    from_t_s: float
+    xyz: object  # (478, 3) float64 array, face units
+
+
+@dataclass(frozen=True)
 class RedoRecord:
     """The patient redoes a step: its repetitions so far are kept but marked 'redone'."""
 

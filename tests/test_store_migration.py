@@ -1,4 +1,4 @@
-"""Fast tier: a database written by the schema-1 facetrack opens in this one as schema 2, its
+"""Fast tier: a database written by the schema-1 facetrack opens in this one as schema 3, its
 data intact, with a backup of it as it was."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def build_v1(path):
 OPEN_TIMEOUT_S = 12  # a tiny database migrates in well under a second (start-up ~1-2 s)
 
 
-def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
+def test_schema_1_database_becomes_schema_3_with_a_backup(tmp_path):
     data = tmp_path / "d"
     data.mkdir(mode=0o700)
     live, imported = build_v1(data / "facetrack.sqlite")
@@ -98,7 +98,10 @@ def test_schema_1_database_becomes_schema_2_with_a_backup(tmp_path):
 
     with Store(data) as store:
         version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert int(version) == SCHEMA_VERSION == 2
+        assert int(version) == SCHEMA_VERSION == 3
+        # schema 3: each step's own neutral; sessions recorded before have none (their steps
+        # were measured against the session's neutral, which the twin then uses)
+        assert store.step_neutrals(1) == {} and store.step_neutrals(2) == {}
         cols = [r[1] for r in store.db.execute("PRAGMA table_info(frames)")]
         pk = [r[1] for r in sorted(store.db.execute("PRAGMA table_info(frames)"), key=lambda r: r[5]) if r[5]]
         assert pk == ["session_id", "step", "frame"] and cols[:3] == ["session_id", "step", "frame"]

@@ -24,17 +24,21 @@ class SessionReader(Protocol):
     analysis/ never imports storage: the caller hands the store in)."""
 
     def neutral_xyz(self, session_id: int) -> tuple[np.ndarray, float] | None: ...
+    def step_neutrals(self, session_id: int) -> dict[int, tuple[float, np.ndarray]]: ...
     def landmarks(self, session_id: int) -> dict[str, np.ndarray] | None: ...
     def frames(self, session_id: int) -> list[dict]: ...
 
 
 def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int], dict[str, float]]:
-    """(step, frame) -> {side: mesh change in mm} for every usable frame of a movement."""
+    """(step, frame) -> {side: mesh change in mm} for every usable frame of a movement, each
+    against what it was measured against: its step's own neutral after the time that neutral
+    applies from, the session's (calibration) neutral before."""
     stored = store.neutral_xyz(session_id)
     lms = store.landmarks(session_id)
     if stored is None or lms is None:  # killed before calibration or before the first commit
         return {}
     neutral, mm = stored
+    own = store.step_neutrals(session_id)
     frames = {(f["step"], f["frame"]): f for f in store.frames(session_id)}
     out = {}
     wh = (int(lms["resolution_wh"][0]), int(lms["resolution_wh"][1]))
@@ -56,7 +60,8 @@ def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int]
         if norm is None:
             continue
         mv = get_movement(f["movement"])
-        out[key] = {s: float(mv.change(norm.xyz, neutral, s)) * mm for s in SIDES}
+        ref = own[key[0]][1] if key[0] in own and f["t_s"] > own[key[0]][0] else neutral
+        out[key] = {s: float(mv.change(norm.xyz, ref, s)) * mm for s in SIDES}
     return out
 
 

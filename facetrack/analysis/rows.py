@@ -21,7 +21,9 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #      (capture.mirror), skin flow averaged with its mirror (face.skin.MirrorFlow)
 #   5: 4 on one flow crop for live and offline (120 px between the eyes), residual flows with
 #      DIS's "fast" preset (face.skin.FLOW_IOD_PX, RESIDUAL_PRESET)
-ESTIMATOR_VERSION = "5"
+#   6: 5, and the live session measures each movement against its own neutral face, the rest
+#      just before it (live.session.SETTLE_S), as `analyze` does, not the calibration's
+ESTIMATOR_VERSION = "6"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:

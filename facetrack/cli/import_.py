@@ -21,7 +21,7 @@ from facetrack.face.movements import MOVEMENT_IDS
 from facetrack.live.routine import load_routine
 from facetrack.storage.recorder import Recorder
 from facetrack.storage.store import Store, clean_name
-from facetrack.tables import RepRecord
+from facetrack.tables import RepRecord, StepNeutralRecord
 
 
 def parse_date(text: str) -> str:
@@ -160,6 +160,8 @@ def store_import(
                 started_at=when,
             )
             recorder.store_record(neutral)
+        # each video was measured against its own rest (from its first frame on)
+        recorder.store_record(StepNeutralRecord(step, -1.0, neutral.xyz))
         for record, landmarks in recorded:
             recorder.frame(record, landmarks)
         for row in rows:  # the video's frames are committed with its first repetition ...

@@ -30,6 +30,7 @@ from facetrack.analysis.meter import (
 )
 from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
 from facetrack.capture.source import Frame
+from facetrack.errors import FacetrackError
 from facetrack.face import landmarks as L
 from facetrack.face import measures as M
 from facetrack.face.movements import get_movement
@@ -38,13 +39,19 @@ from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.face.skin import STABLE
 from facetrack.live.overlay import VIEWS, OverlayState, annotate
 from facetrack.live.routine import MASSAGE, MASSAGE_NAME, MASSAGE_PARTS, Routine
-from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord
+from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord, StepNeutralRecord
 
 CALIBRATION_S = 3.0
 INSTRUCT_S = 4.0
 MOVE_LEAD_S = 1.0  # time to reach the position before the hold starts
 RETURN_S = 0.6  # the measure window runs this far into the rest (the face relaxing)
 LIVE_REST_S = 2.0  # the end of the instructions is the rest each repetition is measured against
+# Each movement is measured against its own neutral face, the median of the instructions'
+# frames in the SETTLE_S before that rest (as `analyze` measures against the rest at the start
+# of its clip): against the calibration's neutral, from the session's start, a live "i" spread
+# read 62.1% where `analyze` of the same frames read 43.1% (generated 50%); with its own
+# neutral, 43.1% live too (tests/test_replay_session.py).
+SETTLE_S = 1.0
 SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
 LIVE_SMOOTH_FRAMES = 5  # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
@@ -157,6 +164,8 @@ class ExerciseSession:
         self.failure: str | None = None
         self._window: list = []
         self._rest: list = []  # (t, FrameValues) of the instructions: the face at rest
+        self._settle: list[Tracked] = []  # the frames the step's own neutral is made of
+        self._rebased = False  # the step's meter measures against the step's own neutral
         self._rest_end = 0.0
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
         self._best: dict[str, float] = {}
@@ -248,6 +257,11 @@ class ExerciseSession:
                 self._current_result().completed = True
                 self._enter_step(self.step_index + 1, after=self._step().duration_s)
         elif self.phase == "instruct":
+            if not self._rebased:
+                if self.elapsed >= INSTRUCT_S - LIVE_REST_S:
+                    self._rebase()
+                elif self.elapsed >= INSTRUCT_S - LIVE_REST_S - SETTLE_S:
+                    self._settle.append(t)
             self._rest.append((self.now, values))
             if self.elapsed >= INSTRUCT_S:
                 self._rest_end = self.now
@@ -326,7 +340,24 @@ class ExerciseSession:
         self.rep_index = 0
         self._window = []
         self._rest = []
+        self._settle = []
+        self._rebased = False
         self._set_phase("instruct", after=after)
+
+    def _rebase(self) -> None:
+        """Measure the step against its own neutral face from here on (SETTLE_S); the
+        calibration's stands when the face was not still and in view for it.  The session
+        keeps one mm scale: the calibration's."""
+        self._rebased = True
+        frames, self._settle = self._settle, []
+        try:
+            own = build_neutral(frames, with_flow=True)
+        except FacetrackError:
+            return
+        own = replace(own, mm_per_unit=self._n.mm_per_unit, scale_source=self._n.scale_source)
+        self.meter = MovementMeter(self._m.movement, own)
+        self._stored.append(StepNeutralRecord(self.step_index, self.now, own.xyz))
+        self._rest = []  # measured against the calibration's neutral: not this step's rest
 
     def _next_step(self) -> None:
         self._enter_step(self.step_index + 1)
@@ -339,7 +370,7 @@ class ExerciseSession:
         self.rep_index += 1
         rep = self._rep_result(self.rep_index)
         self._current_result().reps.append(rep)
-        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._n, rep)))
+        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._m.neutral, rep)))
         self._window = []
         if self.rep_index >= self._step().reps:
             self._enter_step(self.step_index + 1, after=after)
@@ -398,7 +429,7 @@ class ExerciseSession:
         t0 = pairs[0][0]
         series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
         rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
-        a = results_from_series(self._m.movement, self._n, series, self.affected, rest_s=rest_s)
+        a = results_from_series(self._m.movement, self._m.neutral, series, self.affected, rest_s=rest_s)
         window = slice(n_rest, None)
         if a.reps:  # the strongest one if the patient moved twice in one window
             rep = max(a.reps, key=lambda r: max(r.amplitude.values()))

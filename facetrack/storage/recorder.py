@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from facetrack.storage.store import LandmarkBuffer, Store
-from facetrack.tables import FrameRecord, LandmarkRow, NeutralRecord, RedoRecord, RepRecord
+from facetrack.tables import FrameRecord, LandmarkRow, NeutralRecord, RedoRecord, RepRecord, StepNeutralRecord
 
 FLUSH_FRAMES = 300  # outside repetitions (calibration, instructions) flush every ~10 s
 IDLE_PHASES = ("calibrate", "instruct")
@@ -49,9 +49,11 @@ class Recorder:
         if len(self._frames) >= FLUSH_FRAMES and record.phase in IDLE_PHASES:
             self._commit(None)
 
-    def store_record(self, item: NeutralRecord | RepRecord | RedoRecord) -> None:
+    def store_record(self, item: NeutralRecord | StepNeutralRecord | RepRecord | RedoRecord) -> None:
         if isinstance(item, NeutralRecord):
             self.store.set_neutral(self.session_id, item)
+        elif isinstance(item, StepNeutralRecord):
+            self.store.set_step_neutral(self.session_id, item)
         elif isinstance(item, RepRecord):
             self._commit(item)
         elif isinstance(item, RedoRecord):

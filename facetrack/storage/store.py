@@ -25,11 +25,11 @@ import numpy as np
 
 from facetrack import __version__
 from facetrack.errors import EXIT_DATA, FacetrackError
-from facetrack.tables import FRAME_COLUMNS, REP_SCHEMA, FrameRecord, NeutralRecord
+from facetrack.tables import FRAME_COLUMNS, REP_SCHEMA, FrameRecord, NeutralRecord, StepNeutralRecord
 
 DATA_DIR_ENV = "FACETRACK_DATA_DIR"
 DB_NAME = "facetrack.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How long to wait for another facetrack holding the database (sessions commit in ms).
 BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
@@ -135,7 +135,17 @@ MIGRATIONS: dict[int, list] = {
             PRIMARY KEY (session_id, first_frame))""",
     ],
     2: [_migrate_to_2, 'ALTER TABLE reps ADD COLUMN "estimator_version" TEXT'],
+    # each step's own neutral face (the rest just before its movement, or an imported video's
+    # rest), from the moment it applies: what that step's frames and repetitions were measured
+    # against, so that the offline twin can recompute them
+    3: [
+        "CREATE TABLE step_neutrals (session_id INTEGER NOT NULL REFERENCES sessions(id), "
+        "step INTEGER NOT NULL, from_t_s REAL NOT NULL, neutral_xyz BLOB NOT NULL, "
+        "PRIMARY KEY (session_id, step))"
+    ],
 }
+# Every table with a session_id: what deleting a session deletes.
+SESSION_TABLES = ("reps", "frames", "landmark_chunks", "step_neutrals")
 
 
 def now_iso() -> str:
@@ -413,6 +423,20 @@ class Store:
                 ),
             )
 
+    def set_step_neutral(self, session_id: int, record: StepNeutralRecord) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO step_neutrals VALUES (?, ?, ?, ?)",
+                (session_id, record.step, record.from_t_s, np.asarray(record.xyz, np.float64).tobytes()),
+            )
+
+    def step_neutrals(self, session_id: int) -> dict[int, tuple[float, np.ndarray]]:
+        """step -> (from what time s it applies, neutral (478, 3) face units)."""
+        rows = self.db.execute(
+            "SELECT step, from_t_s, neutral_xyz FROM step_neutrals WHERE session_id = ?", (session_id,)
+        ).fetchall()
+        return {int(st): (float(t), np.frombuffer(b, np.float64).reshape(478, 3)) for st, t, b in rows}
+
     def neutral_xyz(self, session_id: int) -> tuple[np.ndarray, float] | None:
         """The session's neutral face (478, 3) in face units and its mm per unit, if calibrated."""
         row = self.db.execute("SELECT neutral_xyz, mm_per_unit FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -555,7 +579,7 @@ class Store:
         """Delete every row about the patient, then rewrite the file so nothing lingers."""
         sessions, marks = footprint["sessions"], ",".join("?" * len(footprint["sessions"]))
         with self.transaction() as db:
-            for table in ("reps", "frames", "landmark_chunks"):
+            for table in SESSION_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})", sessions)
             db.execute("DELETE FROM sessions WHERE patient_id = ?", (footprint["patient_id"],))
             db.execute("DELETE FROM patients WHERE id = ?", (footprint["patient_id"],))
@@ -566,7 +590,7 @@ class Store:
         """Delete one session and every row recorded in it (a video that ended before anything
         was measured: no session to keep)."""
         with self.transaction() as db:
-            for table in ("reps", "frames", "landmark_chunks"):
+            for table in SESSION_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 

@@ -99,19 +99,28 @@ class Keys:
         return None
 
 
-def run(data_dir: Path, keys=None, overlay: Path | None = None, audio: Path | None = None, routine_file=ROUTINE):
+def run(
+    data_dir: Path,
+    keys=None,
+    overlay: Path | None = None,
+    audio: Path | None = None,
+    routine_file=ROUTINE,
+    summary_until_key: bool = False,
+    extra_sinks=(),
+):
     store = Store(data_dir)
     pid = store.patient_id("Replay Patient", affected=WEAK)
     routine = load_routine(str(routine_file))
     tracker = Tracker(landmarker=ReplayLandmarker(FACES))
     rec = Recorder(store, pid, routine.name, tracker.model_sha256, {"affected": WEAK}, CLIP.name)
-    session = ExerciseSession(routine, WEAK, max_calibration_tries=2)
+    session = ExerciseSession(routine, WEAK, max_calibration_tries=2, summary_until_key=summary_until_key)
     spy = Spy(store.path)
     sinks: list = ([VideoSink(overlay, overlay=True)] if overlay else []) + [rec, spy]
     if audio is not None:  # as `exercise --audio-out` (no sound card needed)
         sinks.append(AudioGuide(play=False, wav=audio))
     spy.keys = Keys(session, keys or [])
     sinks.append(spy.keys)
+    sinks += list(extra_sinks)
     with tracker:
         end = run_session(every_third(CLIP), tracker, session, sinks)
     return store, rec, session, end, spy
@@ -657,3 +666,35 @@ def test_live_and_offline_read_the_same_repetitions(recorded, step, movement):
         diff = abs(r_off.symmetry.symmetry_pct - r_live["symmetry_pct"])
         assert diff <= 2.0, (movement, r_off.symmetry.symmetry_pct, r_live["symmetry_pct"])
         assert r_off.symmetry.weaker_side == r_live["weaker_side"]
+
+
+def test_in_a_window_q_shows_the_summary_until_a_key(tmp_path):
+    """In a window (``summary_until_key``, as ``exercise`` sets it when it shows one) q during a
+    movement shows the summary, with what was left undone; it stays, frame after frame, until
+    the next key."""
+
+    class Reader:
+        """Looks at the summary for a while, then presses space."""
+
+        seen = 0
+
+        def on_frame(self, out):
+            if out.overlay.title == "Session summary":
+                self.seen += 1
+                return "space" if self.seen == 12 else None
+            return None
+
+    reader = Reader()
+    store, _rec, session, end, spy = run(
+        tmp_path / "data", keys=[("q", 1, "move", 0)], summary_until_key=True, extra_sinks=[reader]
+    )
+    try:
+        assert spy.keys.pressed == ["q"] and end.ended_by_user and not end.complete
+        shown = [o for o in spy.frames if o.overlay.title == "Session summary"]
+        assert len(shown) == 12 and session.done  # shown until the key, closed by it
+        assert end.frames < 190  # before the clip's end (210 frames at this rate)
+        lines = shown[-1].overlay.lines
+        assert any(line.startswith("Raise the eyebrows") for line in lines)
+        assert lines[-1].startswith("not done: ") and 'Spread: say "i"' in lines[-1]
+    finally:
+        store.close()

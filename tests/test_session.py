@@ -326,6 +326,9 @@ def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
         time.sleep(5)  # the session runs and shows frames
         subprocess.run(["xdotool", "windowactivate", "--sync", window], env=env, capture_output=True)
         subprocess.run(["xdotool", "key", "--window", window, "q"], env=env, check=True)
+        time.sleep(1.5)  # q shows the summary; it stays until the next key
+        assert proc.poll() is None, "the window closed at q without showing the summary"
+        subprocess.run(["xdotool", "key", "--window", window, "q"], env=env, check=True)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "Traceback" not in err and "session 1" in out

@@ -54,6 +54,7 @@ def run(args) -> int:
                 history=previous_and_first(store, pid, recorder.session_id),
                 max_calibration_tries=None if args.source is None and window else 6,
                 view=args.view,
+                summary_until_key=window is not None,
             )
             # the videos close before the recorder, which stores the raw video's path once it exists
             sinks: list = [

@@ -135,8 +135,12 @@ class ExerciseSession:
         history: dict | None = None,
         max_calibration_tries: int | None = None,
         view: str = "camera",
+        summary_until_key: bool = False,
     ):
         self.routine = routine
+        # in a window the summary stays until a key is pressed (q during the routine shows it
+        # too); headless it shows for SUMMARY_S
+        self.summary_until_key = summary_until_key
         self.view = view  # overlay.VIEWS; m switches
         self._stored: list = []
         self.complete = False
@@ -184,6 +188,9 @@ class ExerciseSession:
 
     # -- public ---------------------------------------------------------------------
     def key(self, k: str) -> None:
+        if self.phase == "summary" and self.summary_until_key and not self.done:
+            self.done = True  # any key closes the summary
+            return
         if k in ("q", "esc", "close"):
             self.ended_by_user = True
             self._finish()
@@ -275,7 +282,7 @@ class ExerciseSession:
                 self._window.append((self.now, values))
             if self.elapsed >= self._step().rest_s:
                 self._close_rep(after=self._step().rest_s)
-        elif self.phase == "summary" and self.elapsed >= SUMMARY_S:
+        elif self.phase == "summary" and self.elapsed >= SUMMARY_S and not self.summary_until_key:
             self.done = True
 
     def _set_phase(self, phase: str, after: float | None = None) -> None:
@@ -384,7 +391,7 @@ class ExerciseSession:
         self.complete = complete and not self.ended_by_user and self.failure is None
         if self.results and not self.failure:
             self._set_phase("summary")
-            if self.ended_by_user:
+            if self.ended_by_user and not self.summary_until_key:
                 self.done = True
         else:
             self.done = True
@@ -564,8 +571,10 @@ class ExerciseSession:
 
     def _summary_view(self, state: OverlayState) -> OverlayState:
         state.title = "Session summary"
-        state.subtitle = "symmetry: today / last time / first time  (q to close)"
-        state.lines = summary_lines(self.results, self.history)
+        state.subtitle = "symmetry: today / last time / first time" + (
+            "  (any key to close)" if self.summary_until_key else ""
+        )
+        state.lines = closing_summary(self)[1:]  # what was left undone included
         return state
 
 

@@ -29,6 +29,19 @@ class SessionReader(Protocol):
     def frames(self, session_id: int) -> list[dict]: ...
 
 
+def stored_face(lms: dict[str, np.ndarray], k: int, wh: tuple[int, int]) -> FaceFrame:
+    """Stored landmark row ``k`` (of ``SessionReader.landmarks``) as the face it was."""
+    return FaceFrame(
+        int(lms["frame"][k]),
+        float(lms["t_s"][k]),
+        wh,
+        True,
+        1,
+        lms["xyz_px"][k].astype(np.float32),
+        transform=lms["matrix"][k],
+    )
+
+
 def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int], dict[str, float]]:
     """(step, frame) -> {side: mesh change in mm} for every usable frame of a movement, each
     against what it was measured against: its step's own neutral after the time that neutral
@@ -47,16 +60,7 @@ def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int]
         f = frames.get(key)
         if f is None or not f["movement"] or not f["usable"] or not lms["found"][k]:
             continue
-        face = FaceFrame(
-            int(index),
-            float(lms["t_s"][k]),
-            wh,
-            True,
-            1,
-            lms["xyz_px"][k].astype(np.float32),
-            transform=lms["matrix"][k],
-        )
-        norm = geometry.normalise(face)
+        norm = geometry.normalise(stored_face(lms, k, wh))
         if norm is None:
             continue
         mv = get_movement(f["movement"])
@@ -98,15 +102,6 @@ def faces_at(store: SessionReader, session_id: int, moments: list[tuple[int, flo
         if abs(times[k] - t) > 0.2:
             out.append(None)
             continue
-        face = FaceFrame(
-            int(lms["frame"][k]),
-            float(times[k]),
-            wh,
-            True,
-            1,
-            lms["xyz_px"][k].astype(np.float32),
-            transform=lms["matrix"][k],
-        )
-        norm = geometry.normalise(face)
+        norm = geometry.normalise(stored_face(lms, k, wh))
         out.append(None if norm is None else norm.xyz)
     return out

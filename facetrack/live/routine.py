@@ -56,7 +56,12 @@ class Step:
 
     @property
     def name(self) -> str:
-        return MASSAGE_NAME if self.movement == MASSAGE else CATALOGUE[self.movement].name
+        return step_name(self.movement)
+
+
+def step_name(movement: str) -> str:
+    """What the patient is shown for a step's movement id (or MASSAGE)."""
+    return MASSAGE_NAME if movement == MASSAGE else CATALOGUE[movement].name
 
 
 @dataclass(frozen=True)

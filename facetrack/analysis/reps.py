@@ -8,6 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from facetrack.tables import COVERED_BOTH, COVERED_ONE
+
+__all__ = ["COVERED_BOTH", "COVERED_ONE"]
+
 SMOOTH_CUTOFF_HZ = 3.0  # facial exercise movements last >= 0.3 s; jitter is faster
 MAX_GAP_S = 0.5  # gaps of untrusted frames up to this long are bridged
 NOISE_K = 6.0  # a repetition must stand this many noise SDs above rest
@@ -115,6 +119,8 @@ def symmetry(
     SAME_WITHIN_PCT of the other and the two differ by more than ``noise``, the difference
     rest jitter can make (``floor`` when not measured).
     """
+    if math.isnan(left) != math.isnan(right):  # a hands-on step: the fingers hid one side
+        return Symmetry(math.nan, "none", COVERED_ONE, math.nan)
     left, right = max(left, 0.0), max(right, 0.0)
     if max(left, right) < floor or math.isnan(left + right):
         return Symmetry(math.nan, "none", "no movement", math.nan)

@@ -8,6 +8,7 @@ import math
 from facetrack.analysis.meter import FrameValues, Neutral, RepResult
 from facetrack.face.landmarks import SIDES
 from facetrack.face.measures import eye_aperture
+from facetrack.face.movements import FREE
 from facetrack.face.pipeline import Tracked
 from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord, flag_bits
 
@@ -26,7 +27,7 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 ESTIMATOR_VERSION = "6"
 
 
-def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:
+def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:
     """The row for one repetition, in REP_SCHEMA's order."""
 
     def mm(units):
@@ -59,12 +60,14 @@ def rep_row(movement_id: str, neutral: Neutral, r: RepResult) -> list:
         r.synkinesis_region["right"],
         neutral.scale_source,
         ESTIMATOR_VERSION,
+        variant,
+        r.measured_pct,
     ]
 
 
-def rep_record(movement_id: str, neutral: Neutral, r: RepResult) -> dict:
+def rep_record(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> dict:
     """The same row keyed by column name, as the store takes it."""
-    return dict(zip(REP_SCHEMA.names, rep_row(movement_id, neutral, r)))
+    return dict(zip(REP_SCHEMA.names, rep_row(movement_id, neutral, r, variant)))
 
 
 def neutral_record(neutral: Neutral) -> NeutralRecord:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from facetrack.tables import FREE
+
 # Sunnybrook expression -> facetrack movements that show it (first one present is used)
 EXPRESSIONS = {
     "brow lift": ("brow_raise",),
@@ -68,8 +70,10 @@ def estimate(session: dict, reps: list[dict]) -> tuple[float | None, list[Item]]
     )
     voluntary, synk, complete = 0.0, 0.0, True
     for expression, movements in EXPRESSIONS.items():
+        # free repetitions only: Sunnybrook grades the patient's own movement, not a hands-on one
+        free = [r for r in reps if (r.get("variant") or FREE) == FREE]
         rs = next(
-            ([r for r in reps if r["movement"] == m] for m in movements if any(r["movement"] == m for r in reps)), []
+            ([r for r in free if r["movement"] == m] for m in movements if any(r["movement"] == m for r in free)), []
         )
         if not rs:
             complete = False

@@ -136,6 +136,18 @@ FACE_OVAL = (
 REGIONS = ("brow", "eye", "nose", "mouth")
 
 
+def region_landmarks(side: str, region: str) -> tuple[int, ...]:
+    """The landmarks of one side that a region's measures read (face.measures): what a
+    finger over that region hides (analysis.meter, hands-on variants)."""
+    g = BY_SIDE[side]
+    return {
+        "brow": g.brow,
+        "eye": g.upper_lid + g.lower_lid,
+        "nose": g.alar + g.alar_base,
+        "mouth": g.mouth_corner + g.upper_lip + g.lower_lip,
+    }[region]
+
+
 # The landmark each one becomes in the mirror image (a face flipped left-right): its
 # counterpart on the other side, itself on the midline.  Mesh points 0-467 are the exact
 # mirror pairs of the canonical face in the bundled model (geometry metadata, symmetric to

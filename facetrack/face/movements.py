@@ -15,6 +15,10 @@ import numpy as np
 
 from facetrack.errors import FacetrackError
 from facetrack.face import measures as M
+from facetrack.face.landmarks import region_landmarks
+from facetrack.tables import FREE, VARIANTS, variant_key
+
+__all__ = ["FREE", "VARIANTS", "variant_key"]  # the hands-on variants are defined with the tables
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class Movement:
     # Eye distance (px) of the crop the skin flow runs on, live and offline alike; None: the
     # default (face.skin.FLOW_IOD_PX).  See NOSE_FLOW_IOD_PX.
     flow_iod_px: float | None = None
+
+    def landmarks(self, side: str) -> tuple[int, ...]:
+        """The landmarks of ``side`` this movement's measure reads (its regions')."""
+        return tuple(i for r in self.regions for i in region_landmarks(side, r))
 
     def change(self, xyz: np.ndarray, neutral: np.ndarray, side: str) -> np.ndarray:
         """Change from neutral in the correct direction (face units; positive = correct)."""
@@ -211,6 +219,48 @@ CATALOGUE: dict[str, Movement] = {
 }
 
 MOVEMENT_IDS = tuple(CATALOGUE)
+
+# Hands-on variants (shared/docs/exercises.md): the programme lets the patient's fingers help
+# a weak movement ("assisted") or push against it ("resisted").  What the patient is told, per
+# movement, in the programme's words where it has them; a movement it gives no hands-on form
+# for has none here.
+HANDS_ON: dict[str, dict[str, str]] = {
+    "frown": {"resisted": "Fingertips on the inner ends of both brows: push them gently apart as you frown."},
+    "brow_raise": {"resisted": "Fingertips in the middle above the eyebrows: press down gently as you raise them."},
+    "eye_close_tight": {
+        "assisted": "If an eye does not close fully, help the lid down with a fingertip.",
+        "resisted": "Fingertips lightly on the upper lids: a slight force against the closing.",
+    },
+    "nose_wrinkle": {"assisted": "Cross your hands, fingers on both sides of the nose: help it wrinkle at the root."},
+    "lip_pucker_u": {"resisted": "Fingers pressed on both sides of the mouth: push the lips forward against them."},
+    "lip_spread_i": {"resisted": "Fingers pressed on both sides of the mouth: pull the lips back against them."},
+    "upper_lip_raise": {
+        "assisted": "Fingers gently lift the skin between the upper lip and the nose.",
+        "resisted": "Fingers press from the bottom of the nose toward the lip.",
+    },
+    "lower_lip_lower": {
+        "assisted": "Fingers gently press the skin of the jaw down.",
+        "resisted": "Fingers press from the jaw up toward the lip.",
+    },
+}
+
+
+def split_variant_key(key: str) -> tuple[str, str]:
+    movement_id, _, variant = key.partition("/")
+    return movement_id, variant or FREE
+
+
+def variant_label(key: str) -> str:
+    """``Raise the eyebrows`` or ``Raise the eyebrows (resisted)``."""
+    movement_id, variant = split_variant_key(key)
+    name = CATALOGUE[movement_id].name
+    return name if variant == FREE else f"{name} ({variant})"
+
+
+def variant_keys(keys) -> list[str]:
+    """The keys present, in catalogue order, each movement's free form before its variants."""
+    present = set(keys)
+    return [variant_key(m, v) for m in MOVEMENT_IDS for v in VARIANTS if variant_key(m, v) in present]
 
 
 def get_movement(movement_id: str) -> Movement:

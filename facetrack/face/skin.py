@@ -49,6 +49,15 @@ SAMPLE_RADIUS_IOD = 0.012  # flow is averaged over a small box around each landm
 # smoothed across the edge of a small moving region and a nostril flare reads half its size.
 DIS_FINEST_SCALE = 0
 OCCLUSION_GREY = 40
+# A landmark is covered (a finger or a hand over it, not skin) when more than COVERED_SHARE of
+# the box of COVER_BOX_IOD x IOD around it is unexplained by skin motion (OCCLUSION_GREY).
+# The box is wide because a hand is skin-coloured: inside its flat parts the flow matches it
+# to the face well enough, and only its edges, nails and shadows stay unexplained.  Chosen on
+# real footage of a hand on the chin and cheek (tests/test_hands_on.py).
+COVER_BOX_IOD = 0.25
+COVERED_SHARE = 0.2
+UNEXPLAINED_FLOW_IOD = 0.15
+RING_IOD = 0.05
 
 # DIS makes its own output; OpenCV's stubs want an array where None is passed
 NO_INITIAL_FLOW = cast(np.ndarray, None)
@@ -201,10 +210,17 @@ class SkinFlow:
         self.face_mask = np.zeros(self.ref_gray.shape, np.uint8)
         cv2.fillConvexPoly(self.face_mask, cv2.convexHull(oval), 1)
         self.face_area = max(int(self.face_mask.sum()), 1)
+        ring_px = max(2, round(RING_IOD * target_iod_px))
+        grown = cv2.dilate(self.face_mask, np.ones((2 * ring_px + 1, 2 * ring_px + 1), np.uint8))
+        self._ring = (grown > 0) & (self.face_mask == 0)  # just outside the face outline
         self.grid = np.dstack(
             np.meshgrid(np.arange(self.size_wh[0], dtype=np.float32), np.arange(self.size_wh[1], dtype=np.float32))
         )
         self.occluded_fraction = 0.0
+        # per landmark, the share of the box around it that skin motion does not explain
+        # (the last frame's; covered_landmarks() says which are covered)
+        self.unexplained_at = np.zeros(L.N_LANDMARKS)
+        self._cover_box = max(3, 2 * round(COVER_BOX_IOD * target_iod_px / 2) + 1)
         self._last: tuple | None = None
         self._last_corr: tuple | None = None
         self._correcter: _Correcter | None = None
@@ -241,7 +257,8 @@ class SkinFlow:
         m = self.to_crop @ np.vstack([to_ref, [0, 0, 1]])
         gray = self._gray(image_bgr, m)
         flow = self.flow(self.ref_gray, gray)
-        self.occluded_fraction = self._unexplained(gray, flow)
+        # the frame is warped back onto the reference: the map is in reference positions
+        self.occluded_fraction = self._unexplained(gray, flow, at=self.ref_points)
         k = 2 * self.radius + 1
         flow = cv2.blur(flow, (k, k))
         parallax = self._turn_parallax(face)
@@ -285,16 +302,43 @@ class SkinFlow:
         return moved @ inv[:, :2].T + inv[:, 2] - src
 
     def _unexplained(
-        self, gray: np.ndarray, flow: np.ndarray, reference: np.ndarray | None = None, back: np.ndarray | None = None
+        self,
+        gray: np.ndarray,
+        flow: np.ndarray,
+        reference: np.ndarray | None = None,
+        back: np.ndarray | None = None,
+        at: np.ndarray | None = None,
     ) -> float:
         """Share of the face that skin motion does not explain: what the flow-compensated
         frame still gets wrong by more than OCCLUSION_GREY grey levels.  A hand or an object
-        over the face, or a strong shadow, raises it; facial movement barely does."""
+        over the face, or a strong shadow, raises it; facial movement barely does.  With
+        ``at`` (crop px of the landmarks, in the map's positions) it also sets
+        ``unexplained_at``: that share in the box around each landmark."""
         reference = self.ref_gray if reference is None else reference
         if back is None:
             back = cv2.remap(gray, self.grid + flow, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         diff = cv2.blur(cv2.absdiff(back, reference), (5, 5))
-        return float(((diff > OCCLUSION_GREY) & (self.face_mask > 0)).sum()) / self.face_area
+        bad = (diff > OCCLUSION_GREY) & (self.face_mask > 0)
+        if at is not None:
+            moved = np.linalg.norm(flow, axis=2) > UNEXPLAINED_FLOW_IOD * self.target_iod_px
+            alien = self._from_outside((diff > OCCLUSION_GREY) | moved)
+            box = self._cover_box
+            self.unexplained_at = _sample_scalar(cv2.blur(alien.astype(np.float32), (box, box)), at).astype(np.float64)
+        return float(bad.sum()) / self.face_area
+
+    def _from_outside(self, bad: np.ndarray) -> np.ndarray:
+        """The parts of the face where ``bad`` (unexplained) is connected to outside the face:
+        fingers and hands reach in from beyond the outline; what a movement itself leaves
+        unexplained (teeth in a smile, the dark inside of an "oh") lies within the face."""
+        _, lab = cv2.connectedComponents(bad.astype(np.uint8), connectivity=8)
+        touching = np.unique(lab[self._ring & bad])
+        touching = touching[touching > 0]
+        return np.isin(lab, touching) & (self.face_mask > 0)
+
+    def covered_landmarks(self) -> np.ndarray:
+        """(478,) bool: the landmarks a hand or an object covered in the last frame measured
+        (COVERED_SHARE of the box around each unexplained by skin)."""
+        return self.unexplained_at > COVERED_SHARE
 
     def correct(self, image_bgr: np.ndarray, face: FaceFrame, norm: NormalisedFace) -> Correction:
         """The mesh corrected by skin where skin was matched: landmark = mesh + gated residual,
@@ -328,7 +372,9 @@ class SkinFlow:
         fwd = c.flow_fwd(pred, gray)
         bwd = c.flow_bwd(gray, pred)
         back = cv2.remap(gray, self.grid + fwd, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        self.occluded_fraction = self._unexplained(gray, fwd, pred, back)
+        # the frame is warped onto the prediction, the reference moved as the mesh: the map
+        # is in the current landmarks' positions
+        self.occluded_fraction = self._unexplained(gray, fwd, pred, back, at=cur)
         photo = cv2.blur(cv2.absdiff(back, pred).astype(np.float32), (PHOTO_BOX_PX, PHOTO_BOX_PX))
         k = 2 * self.radius + 1
         fwd_box = cv2.blur(fwd, (k, k))

@@ -10,6 +10,12 @@ A routine file is TOML::
     rest_s = 2.0      # 0.5..30
 
     [[movement]]
+    id = "brow_raise"
+    variant = "resisted"  # hands-on (face.movements.HANDS_ON): "assisted" or "resisted";
+                          # default "free".  The step says where the fingers go, measures the
+                          # landmarks they leave uncovered and counts repetitions by time.
+
+    [[movement]]
     id = "massage"    # the facial massage the programme puts before training: timed, guided,
     duration_s = 60   # not measured (10..600 s)
 
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facetrack.errors import FacetrackError
-from facetrack.face.movements import CATALOGUE, MOVEMENT_IDS
+from facetrack.face.movements import CATALOGUE, FREE, HANDS_ON, MOVEMENT_IDS, variant_key, variant_label
 
 LIMITS = {"reps": (1, 30), "hold_s": (0.5, 15.0), "rest_s": (0.5, 30.0), "duration_s": (10.0, 600.0)}
 DEFAULTS = {"reps": 3, "hold_s": 2.0, "rest_s": 2.0, "duration_s": 60.0}
@@ -49,19 +55,29 @@ class Step:
     hold_s: float = 2.0
     rest_s: float = 2.0
     duration_s: float = 60.0  # MASSAGE only: how long it lasts
+    variant: str = FREE  # face.movements.VARIANTS: fingers helping or resisting
 
     @property
     def measured(self) -> bool:
         return self.movement != MASSAGE
 
     @property
+    def hands_on(self) -> bool:
+        return self.variant != FREE
+
+    @property
+    def fingers(self) -> str:
+        """Where the fingers go (hands-on steps; empty for a free one)."""
+        return HANDS_ON[self.movement][self.variant] if self.hands_on else ""
+
+    @property
     def name(self) -> str:
-        return step_name(self.movement)
+        return step_name(self.movement, self.variant)
 
 
-def step_name(movement: str) -> str:
-    """What the patient is shown for a step's movement id (or MASSAGE)."""
-    return MASSAGE_NAME if movement == MASSAGE else CATALOGUE[movement].name
+def step_name(movement: str, variant: str = FREE) -> str:
+    """What the patient is shown for a step's movement id (or MASSAGE) and variant."""
+    return MASSAGE_NAME if movement == MASSAGE else variant_label(variant_key(movement, variant))
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,16 @@ def _number(item: dict, key: str, where: str) -> float:
     return value
 
 
+def _variant(item: dict, movement: str, where: str) -> str:
+    value = item.get("variant", FREE)
+    known = (FREE, *HANDS_ON.get(movement, {}))
+    if value not in known:
+        raise FacetrackError(
+            f"{where}: {movement} has no variant {value!r}; the programme gives it: {', '.join(map(repr, known))}"
+        )
+    return value
+
+
 def parse_routine(text: str, name: str) -> Routine:
     try:
         data = tomllib.loads(text)
@@ -109,7 +135,7 @@ def parse_routine(text: str, name: str) -> Routine:
         if not isinstance(item, dict):
             raise FacetrackError(f"{where}: must be a table with an id")
         mid = item.get("id")
-        allowed = {"id", "duration_s"} if mid == MASSAGE else {"id", "reps", "hold_s", "rest_s"}
+        allowed = {"id", "duration_s"} if mid == MASSAGE else {"id", "reps", "hold_s", "rest_s", "variant"}
         unknown = set(item) - allowed
         if unknown:
             raise FacetrackError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -124,6 +150,7 @@ def parse_routine(text: str, name: str) -> Routine:
                 int(_number(item, "reps", where)),
                 float(_number(item, "hold_s", where)),
                 float(_number(item, "rest_s", where)),
+                variant=_variant(item, mid, where),
             )
         )
     label = data.get("name", name)

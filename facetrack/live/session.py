@@ -18,6 +18,7 @@ import numpy as np
 
 from facetrack.analysis import reps as R
 from facetrack.analysis.meter import (
+    SIDE_COVERED,
     FrameValues,
     MovementMeter,
     Neutral,
@@ -33,7 +34,7 @@ from facetrack.capture.source import Frame
 from facetrack.errors import FacetrackError
 from facetrack.face import landmarks as L
 from facetrack.face import measures as M
-from facetrack.face.movements import get_movement
+from facetrack.face.movements import FREE, get_movement, variant_key
 from facetrack.face.pipeline import Tracked
 from facetrack.face.quality import STILL_IOD, lighting
 from facetrack.face.skin import STABLE
@@ -74,6 +75,7 @@ WARNING_TEXT = {
 @dataclass
 class StepResult:
     movement: str  # a movement id or MASSAGE
+    variant: str = FREE  # face.movements.VARIANTS
     reps: list[RepResult] = field(default_factory=list)
     skipped: bool = False
     completed: bool = False  # a massage that ran its full time
@@ -165,10 +167,12 @@ class ExerciseSession:
         self._window: list = []
         self._rest: list = []  # (t, FrameValues) of the instructions: the face at rest
         self._settle: list[Tracked] = []  # the frames the step's own neutral is made of
+        self._settle_hand = False  # fingers already on the face then (hands-on steps)
         self._rebased = False  # the step's meter measures against the step's own neutral
         self._rest_end = 0.0
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
         self._best: dict[str, float] = {}
+        self._covered: dict[str, bool] = {}  # per side, the fingers hide it (last frame)
 
     @property
     def _m(self) -> MovementMeter:
@@ -265,6 +269,7 @@ class ExerciseSession:
                     self._rebase()
                 elif self.elapsed >= INSTRUCT_S - LIVE_REST_S - SETTLE_S:
                     self._settle.append(t)
+                    self._settle_hand |= values is not None and (values.hand or values.occluded)
             self._rest.append((self.now, values))
             if self.elapsed >= INSTRUCT_S:
                 self._rest_end = self.now
@@ -337,13 +342,14 @@ class ExerciseSession:
             self._set_phase("massage", after=after)
             return
         mv = get_movement(self._step().movement)
-        self.meter = MovementMeter(mv, self._n)
+        self.meter = MovementMeter(mv, self._n, hands_on=self._step().hands_on)
         if not redo:
-            self.results.append(StepResult(mv.id))
+            self.results.append(StepResult(mv.id, self._step().variant))
         self.rep_index = 0
         self._window = []
         self._rest = []
         self._settle = []
+        self._settle_hand = False
         self._rebased = False
         self._set_phase("instruct", after=after)
 
@@ -353,12 +359,16 @@ class ExerciseSession:
         keeps one mm scale: the calibration's."""
         self._rebased = True
         frames, self._settle = self._settle, []
+        if self._settle_hand:
+            # fingers already on the face: a neutral with them would hide them from the
+            # coverage check, and the calibration's (made without hands) stands
+            return
         try:
             own = build_neutral(frames, with_flow=True)
         except FacetrackError:
             return
         own = replace(own, mm_per_unit=self._n.mm_per_unit, scale_source=self._n.scale_source)
-        self.meter = MovementMeter(self._m.movement, own)
+        self.meter = MovementMeter(self._m.movement, own, hands_on=self._m.hands_on)
         self._stored.append(StepNeutralRecord(self.step_index, self.now, own.xyz))
         self._rest = []  # measured against the calibration's neutral: not this step's rest
 
@@ -373,7 +383,9 @@ class ExerciseSession:
         self.rep_index += 1
         rep = self._rep_result(self.rep_index)
         self._current_result().reps.append(rep)
-        self._stored.append(RepRecord(self.step_index, rep_record(self._m.movement.id, self._m.neutral, rep)))
+        self._stored.append(
+            RepRecord(self.step_index, rep_record(self._m.movement.id, self._m.neutral, rep, self._step().variant))
+        )
         self._window = []
         if self.rep_index >= self._step().reps:
             self._enter_step(self.step_index + 1, after=after)
@@ -395,6 +407,7 @@ class ExerciseSession:
     # -- measuring ------------------------------------------------------------------
     def _measure(self, t: Tracked) -> FrameValues:
         v = self._m.measure(t)
+        self._covered = {s: v.covered[s] > SIDE_COVERED for s in L.SIDES}
         if not v.usable:
             return v
         for s in L.SIDES:
@@ -428,6 +441,7 @@ class ExerciseSession:
                 nan,
                 {s: "none" for s in L.SIDES},
                 0.0,
+                0.0,
             )
         t0 = pairs[0][0]
         series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
@@ -447,18 +461,24 @@ class ExerciseSession:
             status = R.symmetry(0, 0, 1)
             if a.left_out:
                 status = replace(status, status="head moved")
+            seen = {s: bool(np.isfinite(series.raw["fused"][s][window]).any()) for s in L.SIDES}
+            if self._m.hands_on and not all(seen.values()):
+                # the fingers hid the movement's landmarks: counted by time, not measured
+                status = replace(status, status=R.COVERED_BOTH if not any(seen.values()) else R.COVERED_ONE)
+                amp = {s: (v if seen[s] else math.nan) for s, v in amp.items()}
             rep = RepResult(
                 k,
                 float(series.t[n_rest] + t0),
                 float(series.t[n_rest] + t0),
                 float(series.t[-1] + t0),
                 0.0,
-                {s: (0.0 if math.isnan(v) else v) for s, v in amp.items()},
+                {s: (0.0 if math.isnan(v) and seen[s] else v) for s, v in amp.items()},
                 status,
                 {s: math.nan for s in L.SIDES},
                 {s: math.nan for s in L.SIDES},
                 {s: "none" for s in L.SIDES},
                 100.0 * float(series.usable[window].mean()),
+                series.measured_pct(window),
             )
         self._best[self._m.movement.id] = max(
             self._best.get(self._m.movement.id, 0.0), *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0
@@ -525,8 +545,8 @@ class ExerciseSession:
             state.big_text = f"{max(0.0, step.duration_s - self.elapsed):.0f} s"
             return state
         step, mv = self._step(), self._m.movement
-        state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {mv.name}"
-        state.subtitle = mv.instruction
+        state.title = f"{self.step_index + 1}/{len(self.routine.steps)}  {step.name}"
+        state.subtitle = step.fingers or mv.instruction
         state.rep_text = f"repetition {min(self.rep_index + (self.phase != 'instruct'), step.reps)} of {step.reps}"
         if self.phase == "instruct":
             state.big_text = f"get ready {max(0.0, INSTRUCT_S - self.elapsed):.0f}"
@@ -557,6 +577,8 @@ class ExerciseSession:
             target = {s: t for s in L.SIDES}
         for s in L.SIDES:
             v = self.smoothed(s)
+            if self._m.hands_on and not math.isfinite(v) and self._covered.get(s):
+                state.bar_text[s] = "covered"
             if math.isfinite(v):
                 state.bars[s] = max(v, 0.0) / target[s]
                 state.bar_text[s] = (
@@ -607,7 +629,7 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
             lines.append(f"{MASSAGE_NAME:<24} {done}")
             continue
         today = res.median_symmetry()
-        prev, first = history.get(res.movement, (math.nan, math.nan))
+        prev, first = history.get(variant_key(res.movement, res.variant), (math.nan, math.nan))
 
         def fmt(v):
             return "  --" if math.isnan(v) else f"{v:3.0f}%"
@@ -620,7 +642,7 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
                 if abs(delta) < 3
                 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
             )
-        label = step_name(res.movement)[:24]
+        label = step_name(res.movement, res.variant)[:24]
         status = " (skipped)" if res.skipped and not res.reps else ""
         lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
     return lines[:14]

@@ -24,9 +24,10 @@ import numpy as np
 from facetrack.analysis.reanalyse import faces_at
 from facetrack.errors import FacetrackError
 from facetrack.face import emotrics
+from facetrack.face.movements import split_variant_key
 from facetrack.reporting.csvfile import CsvWriter
 from facetrack.reporting.xlsxfile import write_xlsx
-from facetrack.storage.history import counted_reps
+from facetrack.storage.history import counted_reps, rep_key
 from facetrack.storage.store import Store, clean_name
 from facetrack.tables import (
     FLAG_NAMES,
@@ -160,6 +161,7 @@ SESSION_SCHEMA = (
 MOVEMENT_SCHEMA = COMMON + Schema(
     (
         Column("movement", "id", "movement id"),
+        Column("variant", "text", "free, assisted or resisted (hands-on); each is its own row, never mixed"),
         Column("n_reps", "count", "repetitions counted"),
         Column("n_moved", "count", "repetitions where a side moved beyond the noise floor"),
         Column("median_symmetry_pct", "%", "median over repetitions of 100 * min(L, R) / max(L, R)"),
@@ -288,10 +290,12 @@ def values_for(level: str, store: Store, s, pseudonymise: bool):
         )
     elif level == "movements":
         reps = counted_reps(store, s["id"])
-        for m in dict.fromkeys(r["movement"] for r in reps):
-            rs = [r for r in reps if r["movement"] == m]
+        for key in dict.fromkeys(rep_key(r) for r in reps):
+            rs = [r for r in reps if rep_key(r) == key]
+            m, variant = split_variant_key(key)
             yield common | {
                 "movement": m,
+                "variant": variant,
                 "n_reps": len(rs),
                 "n_moved": sum(r["status"] == "movement" for r in rs),
                 "median_symmetry_pct": _nanmedian(r["symmetry_pct"] for r in rs),

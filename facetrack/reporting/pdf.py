@@ -21,7 +21,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from facetrack import __version__
 from facetrack.analysis.sunnybrook import estimate
-from facetrack.face.movements import CATALOGUE
+from facetrack.face.movements import variant_label
 from facetrack.reporting.plots import plt
 from facetrack.reporting.report import (
     TREND_RULE,
@@ -105,7 +105,7 @@ def _trend_panel(ax, m: str, d: dict) -> None:
         when = [d["when"][0] + timedelta(days=float(x - d["days"][0])) for x in days]
         ax.plot(when, np.clip(trend.at(days), 0, 100), "--", color="0.45", linewidth=1.2)
     ax.set_ylim(0, 105)
-    ax.set_title(CATALOGUE[m].name, fontsize=8.5, pad=2)
+    ax.set_title(variant_label(m), fontsize=8.5, pad=2)
     ax.text(
         0.03,
         0.05,

@@ -22,10 +22,10 @@ import numpy as np
 from facetrack import __version__
 from facetrack.analysis.sunnybrook import estimate
 from facetrack.errors import FacetrackError
-from facetrack.face.movements import CATALOGUE
+from facetrack.face.movements import variant_keys, variant_label
 from facetrack.reporting.plots import SIDE_STYLE, plt
 from facetrack.reporting.trend import MIN_SESSIONS, MIN_SPAN_DAYS, NOT_ENOUGH, Trend, enough_for_trend, linear_trend
-from facetrack.storage.history import counted_reps, median_symmetry
+from facetrack.storage.history import counted_reps, median_symmetry, rep_key
 from facetrack.storage.store import Store, clean_name
 
 OTHER = {"left": "right", "right": "left"}
@@ -108,7 +108,7 @@ def trend_data(sessions: list[SessionData]) -> dict:
     out = {}
     first = sessions[0].session["started_at"]
     per = [(d.session["started_at"], median_symmetry(d.reps)) for d in sessions]
-    for m in CATALOGUE:
+    for m in variant_keys(k for _, sym in per for k in sym):
         pts = [(iso, sym[m]) for iso, sym in per if m in sym and not math.isnan(sym[m])]
         if not pts:
             continue
@@ -130,10 +130,10 @@ def trend_data(sessions: list[SessionData]) -> dict:
 def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict:
     """Per movement: median amplitude of the affected (or weaker-on-average) side and the other."""
     out = {}
-    for m in CATALOGUE:
+    for m in variant_keys(rep_key(r) for d in sessions for r in d.reps):
         rows, when = [], []
         for d in sessions:
-            rs = [r for r in d.reps if r["movement"] == m]
+            rs = [r for r in d.reps if rep_key(r) == m]
             if rs:
                 when.append(_when(d.session["started_at"]))
                 rows.append(
@@ -178,18 +178,19 @@ def _grid(n: int, width: float = 4.2, height: float = 2.9):
 
 def plot_session_movements(data: SessionData, path: Path) -> Path | None:
     session, frames, reps = data.session, data.frames or [], data.reps
-    movements = list(dict.fromkeys(r["movement"] for r in reps))
+    movements = list(dict.fromkeys(rep_key(r) for r in reps))
     if not movements:
         return None
     fig, axes = _grid(len(movements))
     for ax, m in zip(axes, movements):
-        fs = [f for f in frames if f["movement"] == m and f["phase"] in ("move", "rest", "import", "instruct")]
+        steps = {r["step"] for r in reps if rep_key(r) == m}  # a variant's frames: those of its steps
+        fs = [f for f in frames if f["step"] in steps and f["phase"] in ("move", "rest", "import", "instruct")]
         t = np.array([f["t_s"] for f in fs])
         t0 = t.min() if t.size else 0.0
         for side, style in SIDE_STYLE.items():
             y = np.array([np.nan if f[f"{side}_mm"] is None else f[f"{side}_mm"] for f in fs])
             ax.plot(t - t0, y, linewidth=1.6, **style)
-        for r in (r for r in reps if r["movement"] == m):
+        for r in (r for r in reps if rep_key(r) == m):
             ax.axvspan(r["t_start_s"] - t0, r["t_end_s"] - t0, color="#F0E442", alpha=0.3, zorder=0)
             sym = r["symmetry_pct"]
             ax.text(
@@ -202,7 +203,7 @@ def plot_session_movements(data: SessionData, path: Path) -> Path | None:
                 fontsize=9,
             )
         ax.axhline(0, color="0.6", linewidth=0.8)
-        ax.set_title(CATALOGUE[m].name, fontsize=11)
+        ax.set_title(variant_label(m), fontsize=11)
         ax.set_xlabel("time (s)", fontsize=9)
         ax.set_ylabel("change (mm)", fontsize=9)
         ax.grid(alpha=0.3)
@@ -228,22 +229,22 @@ def plot_session_movements(data: SessionData, path: Path) -> Path | None:
 
 def plot_session_bars(data: SessionData, path: Path) -> Path | None:
     session, reps = data.session, data.reps
-    movements = list(dict.fromkeys(r["movement"] for r in reps))
+    movements = list(dict.fromkeys(rep_key(r) for r in reps))
     if not movements:
         return None
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [3, 3, 1.4]})
     x = np.arange(len(movements))
     for k, m in enumerate(movements):
-        syms = [r["symmetry_pct"] for r in reps if r["movement"] == m and r["symmetry_pct"] is not None]
+        syms = [r["symmetry_pct"] for r in reps if rep_key(r) == m and r["symmetry_pct"] is not None]
         ax1.scatter([k] * len(syms), syms, color="0.2", s=28, zorder=3)
         if syms:
             ax1.bar(k, np.median(syms), color="#009E73", alpha=0.55)
-    ax1.set_xticks(x, [CATALOGUE[m].name for m in movements], rotation=35, ha="right", fontsize=9)
+    ax1.set_xticks(x, [variant_label(m) for m in movements], rotation=35, ha="right", fontsize=9)
     ax1.set_ylim(0, 105)
     ax1.set_ylabel("symmetry (%)")
     ax1.set_title("Symmetry of each repetition (bar: median)")
     for off, side in ((-0.2, "left"), (0.2, "right")):
-        vals = [np.nanmax([r[f"{side}_synkinesis_pct"] or 0 for r in reps if r["movement"] == m]) for m in movements]
+        vals = [np.nanmax([r[f"{side}_synkinesis_pct"] or 0 for r in reps if rep_key(r) == m]) for m in movements]
         st = SIDE_STYLE[side]
         ax2.bar(
             x + off,
@@ -254,7 +255,7 @@ def plot_session_bars(data: SessionData, path: Path) -> Path | None:
             hatch="" if side == "left" else "//",
             edgecolor="white",
         )
-    ax2.set_xticks(x, [CATALOGUE[m].name for m in movements], rotation=35, ha="right", fontsize=9)
+    ax2.set_xticks(x, [variant_label(m) for m in movements], rotation=35, ha="right", fontsize=9)
     ax2.set_ylabel("% of that region's range")
     ax2.set_title("Synkinesis per side (largest)")
     ax2.legend(fontsize=9)
@@ -317,7 +318,7 @@ def plot_trends(trends: dict, path: Path, patient: str) -> Path | None:
                 label="trend " + trend_text(trend, " pts/week", "\n"),
             )
         ax.set_ylim(0, 105)
-        ax.set_title(f"{CATALOGUE[m].name}: {d['change']:+.0f} pts since first", fontsize=11)
+        ax.set_title(f"{variant_label(m)}: {d['change']:+.0f} pts since first", fontsize=11)
         _date_axis(ax)
         ax.set_ylabel("symmetry (%)", fontsize=9)
         ax.grid(alpha=0.3)
@@ -345,7 +346,7 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
         ax.plot(
             d["when"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]
         )
-        ax.set_title(CATALOGUE[m].name, fontsize=11)
+        ax.set_title(variant_label(m), fontsize=11)
         _date_axis(ax)
         ax.set_ylabel("amplitude (mm)", fontsize=9)
         ax.set_ylim(bottom=0)
@@ -395,7 +396,7 @@ def clinical_measures(session, reps) -> list[tuple[str, float | None, float | No
     session's counted repetitions."""
 
     def med(m, key):
-        vals = [r[key] for r in reps if r["movement"] == m and r[key] is not None]
+        vals = [r[key] for r in reps if rep_key(r) == m and r[key] is not None]
         return float(np.median(vals)) if vals else None
 
     def diff(a, b):
@@ -501,7 +502,7 @@ def write_report(data: ReportData, out: Path) -> Path:
             )
         )
         rows = "".join(
-            f"<tr><td>{CATALOGUE[m].name}</td><td class=num>{d['symmetry'][0]:.0f}%</td>"
+            f"<tr><td>{variant_label(m)}</td><td class=num>{d['symmetry'][0]:.0f}%</td>"
             f"<td class=num>{d['symmetry'][-1]:.0f}%</td><td class=num data-movement='{m}'>{d['change']:+.0f}</td>"
             f"<td class=num data-trend='{m}'>{trend_text(d['trend'])}</td></tr>"
             for m, d in trends.items()
@@ -541,7 +542,7 @@ def write_report(data: ReportData, out: Path) -> Path:
             )
         )
         rows = "".join(
-            f"<tr><td>{CATALOGUE[r['movement']].name}</td><td class=num>{int(r['rep'])}</td>"
+            f"<tr><td>{variant_label(rep_key(r))}</td><td class=num>{int(r['rep'])}</td>"
             f"<td class=num>{_fmt(r['left_amplitude_mm'])}</td><td class=num>{_fmt(r['right_amplitude_mm'])}</td>"
             f"<td class=num>{_fmt(r['symmetry_pct'])}</td><td>{r['weaker_side']}</td></tr>"
             for r in reps

@@ -7,8 +7,15 @@ import math
 import numpy as np
 
 from facetrack.storage.store import Store
+from facetrack.tables import COVERED_BOTH, COVERED_ONE, variant_key
 
-COUNTED = ("movement", "no movement")  # "redone" repetitions are kept but not counted
+# "redone" repetitions are kept but not counted
+COUNTED = ("movement", "no movement", COVERED_ONE, COVERED_BOTH)
+
+
+def rep_key(r) -> str:
+    """A stored repetition's series: its movement, or movement/variant for a hands-on one."""
+    return variant_key(r["movement"], r.get("variant"))
 
 
 def counted_reps(store: Store, session_id: int) -> list[dict]:
@@ -17,10 +24,11 @@ def counted_reps(store: Store, session_id: int) -> list[dict]:
 
 
 def median_symmetry(reps: list[dict]) -> dict[str, float]:
-    """Median symmetry % per movement over ``reps`` (NaN where no repetition moved)."""
+    """Median symmetry % per movement (and hands-on variant: history.rep_key) over ``reps``
+    (NaN where no repetition moved)."""
     out: dict[str, list] = {}
     for r in reps:
-        out.setdefault(r["movement"], []).append(math.nan if r["symmetry_pct"] is None else r["symmetry_pct"])
+        out.setdefault(rep_key(r), []).append(math.nan if r["symmetry_pct"] is None else r["symmetry_pct"])
     return {m: (float(np.nanmedian(v)) if not all(map(math.isnan, v)) else math.nan) for m, v in out.items()}
 
 

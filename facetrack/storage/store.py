@@ -25,11 +25,11 @@ import numpy as np
 
 from facetrack import __version__
 from facetrack.errors import EXIT_DATA, FacetrackError
-from facetrack.tables import FRAME_COLUMNS, REP_SCHEMA, FrameRecord, NeutralRecord, StepNeutralRecord
+from facetrack.tables import FRAME_COLUMNS, FREE, REP_SCHEMA, FrameRecord, NeutralRecord, StepNeutralRecord
 
 DATA_DIR_ENV = "FACETRACK_DATA_DIR"
 DB_NAME = "facetrack.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # How long to wait for another facetrack holding the database (sessions commit in ms).
 BUSY_TIMEOUT_S = float(os.environ.get("FACETRACK_DB_TIMEOUT", "15"))
 MAX_NAME_CHARS = 200
@@ -142,6 +142,12 @@ MIGRATIONS: dict[int, list] = {
         "CREATE TABLE step_neutrals (session_id INTEGER NOT NULL REFERENCES sessions(id), "
         "step INTEGER NOT NULL, from_t_s REAL NOT NULL, neutral_xyz BLOB NOT NULL, "
         "PRIMARY KEY (session_id, step))"
+    ],
+    # hands-on variants: what the fingers did and how much of the movement stayed measurable;
+    # repetitions stored before were free and wholly measured
+    4: [
+        "ALTER TABLE reps ADD COLUMN \"variant\" TEXT NOT NULL DEFAULT 'free'",
+        'ALTER TABLE reps ADD COLUMN "measured_pct" REAL',
     ],
 }
 # Every table with a session_id: what deleting a session deletes.
@@ -460,7 +466,8 @@ class Store:
                 cols = ", ".join(f'"{c}"' for c in _REP_COLUMNS)
                 self.db.execute(
                     f"INSERT INTO reps (session_id, step, {cols}) VALUES (?, ?, {', '.join('?' * len(_REP_COLUMNS))})",
-                    (session_id, step, *(rep[c] for c in _REP_COLUMNS)),
+                    # a row that names no variant is a free repetition
+                    (session_id, step, *(rep[c] if c != "variant" else rep[c] or FREE for c in _REP_COLUMNS)),
                 )
             self.db.executemany(
                 f"INSERT OR REPLACE INTO frames (session_id, {', '.join(FRAME_COLUMNS)}) "

@@ -49,6 +49,11 @@ REP_HEAD_MOVED_DEG = 5.0
 # more than SIDE_COVERED of the landmarks its movement reads are covered.
 HAND_LANDMARKS = 8
 SIDE_COVERED = 0.25
+# Cover read frame by frame flickers where a finger's edge lies along the landmarks (real hand
+# over a brow: 0-70% of the brow's points from one frame to the next), and the mesh under the
+# fingers reads a movement of its own: a side covered in more than HIDDEN_FRAMES of a hands-on
+# repetition's frames is left out of that whole repetition (hands_on_series).
+HIDDEN_FRAMES = 0.2
 
 
 def pose_change_deg(face, yaw_deg: float, pitch_deg: float) -> float:
@@ -314,6 +319,7 @@ class Series:
     regions: dict[str, dict[str, np.ndarray]]  # side -> region -> values
     pose_deg: np.ndarray | None = None  # head turn/nod from neutral, deg
     measured: np.ndarray | None = None  # FrameValues.measured_share per frame
+    covered: dict[str, np.ndarray] | None = None  # side -> FrameValues.covered per frame
 
     @classmethod
     def collect(cls, times: list[float], values: list[FrameValues]) -> Series:
@@ -330,6 +336,7 @@ class Series:
             regions,
             np.array([v.pose_deg for v in values], float),
             np.array([v.measured_share for v in values], float),
+            {s: np.array([v.covered[s] for v in values], float) for s in SIDES},
         )
 
     def measured_pct(self, seg: slice) -> float:
@@ -409,6 +416,39 @@ def results_from_series(
             )
         )
     return out
+
+
+def hands_on_series(series: Series, rest: slice) -> tuple[Series, dict[str, bool]]:
+    """A hands-on repetition's series as it is summarised, and which sides it hid.
+
+    A side covered (more than SIDE_COVERED of its landmarks) in more than HIDDEN_FRAMES of the
+    usable frames is left out wholly.  The others are read from the rest before the movement
+    (``rest``, the fingers already on the face), not from the neutral face: fingers on one
+    side shift MediaPipe's mesh on the other too (a real hand over the right brow raised the
+    left brow's reading by 0.8-1.1 mm, still or moving: tests/test_hands_on.py), a constant the
+    rest holds as well.  measured: per frame, the share of the movement's landmarks read."""
+    assert series.covered is not None
+    ok = series.usable
+    hidden = {s: bool(ok.any() and float(np.mean(series.covered[s][ok] > SIDE_COVERED)) > HIDDEN_FRAMES) for s in SIDES}
+
+    def rebased(y: np.ndarray, s: str) -> np.ndarray:
+        if hidden[s]:
+            return np.full_like(y, math.nan)
+        base = y[rest][np.isfinite(y[rest])]
+        return y - float(np.median(base)) if base.size else y
+
+    raw = {kind: {s: rebased(series.raw[kind][s], s) for s in SIDES} for kind in series.raw}
+    regions = {
+        s: {r: (np.full_like(y, math.nan) if hidden[s] else y) for r, y in series.regions[s].items()} for s in SIDES
+    }
+    read = np.array(
+        [
+            [0.0 if hidden[s] or not np.isfinite(raw["fused"][s][k]) else 1.0 - series.covered[s][k] for s in SIDES]
+            for k in range(series.t.size)
+        ]
+    )
+    measured = np.where(ok, read.mean(axis=1), 0.0) if series.t.size else np.zeros(0)
+    return replace(series, raw=raw, regions=regions, measured=measured), hidden
 
 
 def head_turn_during(series: Series, seg: slice) -> float:

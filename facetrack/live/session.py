@@ -18,6 +18,7 @@ import numpy as np
 
 from facetrack.analysis import reps as R
 from facetrack.analysis.meter import (
+    HIDDEN_FRAMES,
     SIDE_COVERED,
     FrameValues,
     MovementMeter,
@@ -26,6 +27,7 @@ from facetrack.analysis.meter import (
     Series,
     build_neutral,
     frame_flags,
+    hands_on_series,
     peak_amplitude,
     results_from_series,
 )
@@ -427,6 +429,14 @@ class ExerciseSession:
         pairs = [(t, v) for t, v in self._rest if t >= rest_from and v is not None]
         n_rest = len(pairs)
         pairs += [(t, v) for t, v in self._window if v is not None]
+        window_values = [v for _, v in pairs[n_rest:]]
+        handled = sum(v.hand or v.occluded for v in window_values)
+        if not self._m.hands_on and window_values and handled > HIDDEN_FRAMES * len(window_values):
+            # a hand over the face in a free step: flagged on screen frame by frame; the mesh
+            # under it reads a movement of its own (a real hand over one brow made a healthy
+            # brow raise read 76-79% "weaker" on that side), so the repetition is counted, not
+            # measured
+            return self._covered_rep(k, pairs[n_rest][0], pairs[-1][0], 0.0)
         if len(pairs) == n_rest:
             nan = {s: math.nan for s in L.SIDES}
             return RepResult(
@@ -445,6 +455,8 @@ class ExerciseSession:
             )
         t0 = pairs[0][0]
         series = Series.collect([t - t0 for t, _ in pairs], [v for _, v in pairs])
+        if self._m.hands_on:
+            series, _ = hands_on_series(series, slice(0, n_rest))
         rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
         a = results_from_series(self._m.movement, self._m.neutral, series, self.affected, rest_s=rest_s)
         window = slice(n_rest, None)
@@ -484,6 +496,23 @@ class ExerciseSession:
             self._best.get(self._m.movement.id, 0.0), *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0
         )
         return rep
+
+    def _covered_rep(self, k: int, t_start: float, t_end: float, measured_pct: float) -> RepResult:
+        nan = {s: math.nan for s in L.SIDES}
+        return RepResult(
+            k,
+            t_start,
+            t_start,
+            t_end,
+            0.0,
+            dict(nan),
+            replace(R.symmetry(0, 0, 1), status=R.COVERED_BOTH),
+            dict(nan),
+            dict(nan),
+            {s: "none" for s in L.SIDES},
+            0.0,
+            measured_pct,
+        )
 
     # -- drawing state --------------------------------------------------------------
     def _progress(self, view: OverlayState) -> Progress:
@@ -559,12 +588,7 @@ class ExerciseSession:
         self._fill_bars(state)
         done = self._current_result().reps
         if done:
-            s = done[-1].symmetry
-            state.symmetry_text = (
-                "last rep: no movement"
-                if s.status == "no movement"
-                else f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})"
-            )
+            state.symmetry_text = last_rep_text(done[-1], self._n.mm_per_unit)
         return state
 
     def _fill_bars(self, state: OverlayState) -> None:
@@ -594,6 +618,21 @@ class ExerciseSession:
         )
         state.lines = closing_summary(self)[1:]  # what was left undone included
         return state
+
+
+def last_rep_text(rep: RepResult, mm_per_unit: float) -> str:
+    """The line under the bars about the repetition just done."""
+    s = rep.symmetry
+    if s.status == "no movement":
+        return "last rep: no movement"
+    if s.status == R.COVERED_BOTH:
+        return "last rep: covered by a hand, counted, not measured"
+    if s.status == R.COVERED_ONE:
+        seen = [side for side in L.SIDES if math.isfinite(rep.amplitude[side])]
+        side = seen[0] if seen else "left"
+        hidden = "right" if side == "left" else "left"
+        return f"last rep: {side} {rep.amplitude[side] * mm_per_unit:.1f} mm ({hidden} covered)"
+    return f"last rep symmetry {s.symmetry_pct:.0f}%  (weaker: {s.weaker_side})"
 
 
 def closing_summary(session: ExerciseSession) -> list[str]:

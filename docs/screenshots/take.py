@@ -6,7 +6,10 @@ A generated session (calibration/synth.py: the astronaut face, its left side at 
 strength) plays as the camera in real time (`facetrack exercise --source V --realtime`)
 through a routine of the massage, a brow raise and a tight eye closure.  The screen is
 grabbed (xwd, converted by ImageMagick) at moments of the routine: calibration, the massage,
-a movement's hold with its timer, PAUSED (space), the mesh view (m) and the summary.
+a movement's hold with its timer, PAUSED (space), the mesh view (m) and the summary.  Then a
+hands-on step on real footage: tests/data/hand_brow_session.mp4 (a real brow raise with a real
+hand over the patient's right brow, tests/data/make_hands_on.py) for its resisted brow raise,
+grabbed in the second repetition's hold (window_hands_on.png).
 Needs Xvfb, xdotool, xwd and ImageMagick's convert (apt-get install xvfb xdotool x11-apps
 imagemagick).
 """
@@ -49,6 +52,30 @@ def grab(name: str, env: dict) -> Path:
     return target
 
 
+# the hands-on clip's own clock: 3 s calibration, 4 s instructions, then 1 s lead + 1 s hold and
+# 2 s rest a repetition; the second repetition's hold
+HANDS_ON_PLAN = [(3.0 + 4.0 + 4.0 + 1.0 + 0.6, "shot hands_on"), (17.0, "key q"), (18.0, "key q")]
+
+
+def run_window(args: list[str], plan, env: dict) -> None:
+    """``facetrack exercise ARGS`` in a window, following ``plan`` from its first picture."""
+    proc = subprocess.Popen([sys.executable, "-m", "facetrack", "exercise", *args], env=env, cwd=ROOT)
+    window = ""
+    while not window and proc.poll() is None:
+        time.sleep(0.1)
+        found = subprocess.run(["xdotool", "search", "--name", "facetrack"], env=env, capture_output=True, text=True)
+        window = found.stdout.split()[0] if found.stdout.split() else ""
+    t0 = time.monotonic()
+    for at, action in plan:
+        time.sleep(max(0.0, at - (time.monotonic() - t0)))
+        kind, what = action.split()
+        if kind == "shot":
+            print(grab(what, env))
+        else:
+            subprocess.run(["xdotool", "key", "--window", window, what], env=env, check=True)
+    proc.wait(timeout=120)
+
+
 def main() -> int:
     for tool in ("Xvfb", "xdotool", "xwd", "convert"):
         if shutil.which(tool) is None:
@@ -71,28 +98,11 @@ def main() -> int:
     env = dict(os.environ, DISPLAY=DISPLAY)
     try:
         time.sleep(1.0)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "facetrack", "exercise", "--source", str(video), "--routine", str(routine)]
-            + ["--realtime", "--quiet", "--affected", "left", "--patient", "Screenshot", "--data-dir", str(work)],
-            env=env,
-            cwd=ROOT,
-        )
-        window = ""
-        while not window and proc.poll() is None:
-            time.sleep(0.1)
-            found = subprocess.run(
-                ["xdotool", "search", "--name", "facetrack"], env=env, capture_output=True, text=True
-            )
-            window = found.stdout.split()[0] if found.stdout.split() else ""
-        t0 = time.monotonic()
-        for at, action in PLAN:
-            time.sleep(max(0.0, at - (time.monotonic() - t0)))
-            kind, what = action.split()
-            if kind == "shot":
-                print(grab(what, env))
-            else:
-                subprocess.run(["xdotool", "key", "--window", window, what], env=env, check=True)
-        proc.wait(timeout=120)
+        common = ["--realtime", "--quiet", "--patient", "Screenshot", "--data-dir", str(work)]
+        run_window(["--source", str(video), "--routine", str(routine), "--affected", "left", *common], PLAN, env)
+        data = ROOT / "tests" / "data"
+        hands_on = ["--source", str(data / "hand_brow_session.mp4"), "--routine", str(data / "hand_brow_session.toml")]
+        run_window([*hands_on, *common], HANDS_ON_PLAN, env)
     finally:
         xvfb.terminate()
         shutil.rmtree(work, ignore_errors=True)

@@ -223,24 +223,24 @@ MOVEMENT_IDS = tuple(CATALOGUE)
 # Hands-on variants (shared/docs/exercises.md): the programme lets the patient's fingers help
 # a weak movement ("assisted") or push against it ("resisted").  What the patient is told, per
 # movement, in the programme's words where it has them; a movement it gives no hands-on form
-# for has none here.
+# for has none here.  Each fits one line of the window (<= 60 characters).
 HANDS_ON: dict[str, dict[str, str]] = {
-    "frown": {"resisted": "Fingertips on the inner ends of both brows: push them gently apart as you frown."},
-    "brow_raise": {"resisted": "Fingertips in the middle above the eyebrows: press down gently as you raise them."},
+    "frown": {"resisted": "Fingertips on the inner brows: push them apart gently"},
+    "brow_raise": {"resisted": "Fingertips above the brows: press down as you raise them"},
     "eye_close_tight": {
-        "assisted": "If an eye does not close fully, help the lid down with a fingertip.",
-        "resisted": "Fingertips lightly on the upper lids: a slight force against the closing.",
+        "assisted": "Help a lid that does not close with a fingertip",
+        "resisted": "Fingertips lightly on the upper lids: a slight force",
     },
-    "nose_wrinkle": {"assisted": "Cross your hands, fingers on both sides of the nose: help it wrinkle at the root."},
-    "lip_pucker_u": {"resisted": "Fingers pressed on both sides of the mouth: push the lips forward against them."},
-    "lip_spread_i": {"resisted": "Fingers pressed on both sides of the mouth: pull the lips back against them."},
+    "nose_wrinkle": {"assisted": "Hands crossed, fingers beside the nose: help it wrinkle"},
+    "lip_pucker_u": {"resisted": "Fingers pressed on both sides of the mouth, lips forward"},
+    "lip_spread_i": {"resisted": "Fingers pressed on both sides of the mouth, lips back"},
     "upper_lip_raise": {
-        "assisted": "Fingers gently lift the skin between the upper lip and the nose.",
-        "resisted": "Fingers press from the bottom of the nose toward the lip.",
+        "assisted": "Fingers gently lift the skin under the nose",
+        "resisted": "Fingers press from under the nose down to the lip",
     },
     "lower_lip_lower": {
-        "assisted": "Fingers gently press the skin of the jaw down.",
-        "resisted": "Fingers press from the jaw up toward the lip.",
+        "assisted": "Fingers gently press the jaw skin down",
+        "resisted": "Fingers press from the jaw up toward the lip",
     },
 }
 

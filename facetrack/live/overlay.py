@@ -49,11 +49,15 @@ def _scale(img: np.ndarray) -> float:
     return max(img.shape[0] / 480.0, 0.6)
 
 
-def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left"):
-    """Text with a dark outline, legible on any background."""
+def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left", max_width=None):
+    """Text with a dark outline, legible on any background; made smaller to fit ``max_width``
+    px if given (a long instruction on a small camera picture)."""
     s = size * _scale(img)
     th = max(1, round(thickness * _scale(img)))
     (w, h), _ = cv2.getTextSize(text, FONT, s, th)
+    if max_width is not None and w > max_width:
+        s *= max_width / w
+        (w, h), _ = cv2.getTextSize(text, FONT, s, th)
     x, y = org
     if anchor == "center":
         x -= w // 2
@@ -154,7 +158,7 @@ def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
     _band(img, 0, int(96 * k))
     put_text(img, state.title, (int(12 * k), int(30 * k)), 0.9)
     if state.subtitle:
-        put_text(img, state.subtitle, (int(12 * k), int(58 * k)), 0.55)
+        put_text(img, state.subtitle, (int(12 * k), int(58 * k)), 0.55, max_width=w - int(24 * k))
     if state.big_text:
         put_text(img, state.big_text, (w - int(12 * k), int(36 * k)), 1.3, WARN_BGR, 3, anchor="right")
     if state.rep_text:

@@ -89,6 +89,14 @@ class Routine:
 BUILTIN = {
     # The whole programme, in the order it is written: the massage, then forehead, eyes, nose, lips.
     "full": Routine("full", (Step(MASSAGE, duration_s=60.0), *(Step(m) for m in MOVEMENT_IDS))),
+    # Every hands-on form the programme gives, in its order, after the massage (2 repetitions).
+    "hands-on": Routine(
+        "hands-on",
+        (
+            Step(MASSAGE, duration_s=60.0),
+            *(Step(m, reps=2, variant=v) for m in MOVEMENT_IDS for v in HANDS_ON.get(m, {})),
+        ),
+    ),
     "quick": Routine(
         "quick",
         tuple(

@@ -63,7 +63,12 @@ def put_text(img, text, org, size=1.0, color=WHITE, thickness=2, anchor="left", 
         x -= w // 2
     elif anchor == "right":
         x -= w
-    cv2.putText(img, text, (int(x), int(y)), FONT, s, BLACK, th + 3, cv2.LINE_AA)
+    # the outline is the text itself drawn around its place, not drawn thicker: OpenCV 5 draws
+    # thicker glyphs wider, and a thick dark copy stuck out past the text's end as a ghost
+    # letter on a small picture (400x300: "(resisted)d)")
+    r = max(1, round(1.5 * _scale(img)))
+    for dx, dy in ((-r, -r), (r, r), (-r, r), (r, -r)):  # four copies suffice: +1.5 ms a frame at 640x480
+        cv2.putText(img, text, (int(x) + dx, int(y) + dy), FONT, s, BLACK, th, cv2.LINE_AA)
     cv2.putText(img, text, (int(x), int(y)), FONT, s, color, th, cv2.LINE_AA)
     return w, h
 
@@ -166,9 +171,10 @@ def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
     if state.hold_text:
         put_text(img, state.hold_text, (w - int(12 * k), int(86 * k)), 0.7, WARN_BGR, anchor="right")
     # patient's left is on the screen's left in a mirror view, on its right otherwise
-    for side, value in state.bars.items():
+    # a side with text and no value (a hands-on step's covered side) keeps its empty bar
+    for side in dict.fromkeys([*state.bars, *state.bar_text]):
         on_left = (side == "left") == state.mirrored
-        _bar(img, side, value, state.bar_text.get(side, ""), state.side_label, on_left)
+        _bar(img, side, state.bars.get(side, 0.0), state.bar_text.get(side, ""), state.side_label, on_left)
     bottom_lines = ([state.symmetry_text] if state.symmetry_text else []) + [f"! {m}" for m in state.warnings]
     keys = int(18 * k) if state.keys_text else 0  # a thin strip of its own under everything
     if bottom_lines or keys:
@@ -193,5 +199,5 @@ def annotate(scene_bgr: np.ndarray, state: OverlayState) -> np.ndarray:
     if state.lines:
         _band(img, int(96 * k), int((112 + 30 * len(state.lines)) * k), 0.75)
         for i, line in enumerate(state.lines):
-            put_text(img, line, (int(20 * k), int((126 + 30 * i) * k)), 0.62)
+            put_text(img, line, (int(20 * k), int((126 + 30 * i) * k)), 0.62, max_width=w - int(40 * k))
     return img

@@ -59,6 +59,7 @@ SUMMARY_S = 8.0
 MAX_CALIBRATION_TRIES = 6
 LIVE_SMOOTH_FRAMES = 5  # the live bars only (causal median, ~0.17 s): stored numbers come from the offline summariser
 
+LABEL_W = 30  # the summary's movement column: "Show the upper gums (resisted)"
 KEYS_TEXT = "space pause   n skip   r redo   m view   q end"
 
 WARNING_TEXT = {
@@ -601,7 +602,7 @@ class ExerciseSession:
             target = {s: t for s in L.SIDES}
         for s in L.SIDES:
             v = self.smoothed(s)
-            if self._m.hands_on and not math.isfinite(v) and self._covered.get(s):
+            if self._m.hands_on and not math.isfinite(v):  # the fingers' side (both: no face)
                 state.bar_text[s] = "covered"
             if math.isfinite(v):
                 state.bars[s] = max(v, 0.0) / target[s]
@@ -639,7 +640,7 @@ def closing_summary(session: ExerciseSession) -> list[str]:
     """What the terminal shows when a session ends, however it ended: the summary screen's
     lines (today's median symmetry beside the last and first session's, per movement) and
     what the routine still had that was not done."""
-    lines = [f"{'movement':<24} today / last / first (median symmetry)"]
+    lines = [f"{'movement':<{LABEL_W}} today / last / first (median symmetry)"]
     lines += summary_lines(session.results, session.history)
     undone = []
     for k, step in enumerate(session.routine.steps):
@@ -665,7 +666,7 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
     for res in results:
         if res.movement == MASSAGE:
             done = "skipped" if res.skipped else ("done" if res.completed else "stopped early")
-            lines.append(f"{MASSAGE_NAME:<24} {done}")
+            lines.append(f"{MASSAGE_NAME:<{LABEL_W}} {done}")
             continue
         today = res.median_symmetry()
         prev, first = history.get(variant_key(res.movement, res.variant), (math.nan, math.nan))
@@ -681,7 +682,7 @@ def summary_lines(results: list[StepResult], history: dict) -> list[str]:
                 if abs(delta) < 3
                 else (f"  + better ({delta:+.0f})" if delta > 0 else f"  - worse ({delta:+.0f})")
             )
-        label = step_name(res.movement, res.variant)[:24]
+        label = step_name(res.movement, res.variant)[:LABEL_W]
         status = " (skipped)" if res.skipped and not res.reps else ""
-        lines.append(f"{label:<24} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
+        lines.append(f"{label:<{LABEL_W}} {fmt(today)} / {fmt(prev)} / {fmt(first)}{trend}{status}")
     return lines[:14]

@@ -22,11 +22,10 @@ from conftest import DATA, shared_once
 from facetrack.analysis.meter import MovementMeter, build_neutral
 from facetrack.capture.replay import ReplayLandmarker
 from facetrack.capture.source import FrameSource
-from facetrack.errors import FacetrackError
 from facetrack.face import landmarks as L
 from facetrack.face.movements import get_movement
 from facetrack.face.pipeline import Tracker
-from facetrack.live.routine import Routine, load_routine, parse_routine
+from facetrack.live.routine import Routine, load_routine
 from facetrack.live.runner import run_session
 from facetrack.live.session import ExerciseSession
 from facetrack.storage.recorder import Recorder
@@ -144,12 +143,3 @@ def test_the_same_hand_in_a_free_step_is_counted_not_measured(sessions):
     assert [r["status"] for r in reps] == ["covered", "covered"]
     assert all(r["weaker_side"] == "none" and r["symmetry_pct"] is None for r in reps)
     assert all(r["variant"] == "free" for r in reps)
-
-
-def test_a_variant_the_programme_does_not_give_is_one_clear_line():
-    text = '[[movement]]\nid = "nostril_flare"\nvariant = "resisted"\n'
-    with pytest.raises(FacetrackError, match="nostril_flare has no variant 'resisted'"):
-        parse_routine(text, "mine.toml")
-    ok = parse_routine('[[movement]]\nid = "lip_pucker_u"\nvariant = "resisted"\n', "mine.toml")
-    assert ok.steps[0].hands_on and "both sides of the mouth" in ok.steps[0].fingers
-    assert ok.steps[0].name.endswith("(resisted)")

@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--routine",
         metavar="NAME|FILE.toml",
-        help="built-in routine (full, hands-on, quick) or a TOML file; default: the whole programme",
+        help="built-in routine (full, hands-on, clinical, quick) or a TOML file; default: the whole programme",
     )
     _patient(p, what="whose session this is (default: me)")
     p.set_defaults(patient="me")

@@ -97,6 +97,25 @@ BUILTIN = {
             *(Step(m, reps=2, variant=v) for m in MOVEMENT_IDS for v in HANDS_ON.get(m, {})),
         ),
     ),
+    # What the clinical scales grade, recorded the same way each visit: Sunnybrook's five
+    # expressions (brow lift, gentle eye closure: here the tight-and-light alternation, snarl,
+    # open-mouth smile: the "i" spread, pucker; analysis.sunnybrook.EXPRESSIONS) and what eFACE
+    # adds (full closure, lower lip).  The calibration is the rest.  No massage: hands off.
+    "clinical": Routine(
+        "clinical",
+        tuple(
+            Step(m, reps=3, hold_s=2.0, rest_s=2.0)
+            for m in (
+                "brow_raise",
+                "eye_close_alternate",
+                "eye_close_tight",
+                "lip_spread_i",
+                "upper_lip_raise",
+                "lip_pucker_u",
+                "lower_lip_lower",
+            )
+        ),
+    ),
     "quick": Routine(
         "quick",
         tuple(

@@ -22,6 +22,7 @@ from conftest import DATA, shared_once
 from facetrack.analysis.meter import MovementMeter, build_neutral
 from facetrack.capture.replay import ReplayLandmarker
 from facetrack.capture.source import FrameSource
+from facetrack.errors import FacetrackError
 from facetrack.face import landmarks as L
 from facetrack.face.movements import get_movement
 from facetrack.face.pipeline import Tracker
@@ -143,3 +144,29 @@ def test_the_same_hand_in_a_free_step_is_counted_not_measured(sessions):
     assert [r["status"] for r in reps] == ["covered", "covered"]
     assert all(r["weaker_side"] == "none" and r["symmetry_pct"] is None for r in reps)
     assert all(r["variant"] == "free" for r in reps)
+
+
+def test_analyze_with_variant_is_the_offline_twin_of_a_hands_on_step():
+    """``facetrack analyze --variant resisted`` on the same clip (its rest: the calibration's
+    3 s): the covered side left out, the other within 25% of the clip without the hand."""
+    from facetrack.analysis.offline import run_analysis
+
+    def reps(clip: str, variant: str):
+        a, _, _ = run_analysis(
+            str(DATA / f"{clip}.mp4"),
+            "brow_raise",
+            rest_s=3.0,
+            landmarker=ReplayLandmarker(DATA / f"{clip}.npz"),
+            variant=variant,
+        )
+        return a, a.reps
+
+    plain_a, plain = reps("brow_session", "free")
+    hand_a, hand = reps("hand_brow_session", "resisted")
+    assert len(plain) == len(hand) == 2  # measured: left 6.2, 6.0 mm without the hand
+    for p, h in zip(plain, hand):
+        assert h.symmetry.status == "one side covered" and math.isnan(h.amplitude["right"])
+        assert hand_a.mm(h.amplitude["left"]) == pytest.approx(plain_a.mm(p.amplitude["left"]), rel=0.25)
+        assert h.measured_pct == pytest.approx(50, abs=10)
+    with pytest.raises(FacetrackError, match="nostril_flare has no variant 'resisted'"):
+        run_analysis(str(DATA / "brow_session.mp4"), "nostril_flare", variant="resisted")

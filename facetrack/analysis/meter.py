@@ -320,6 +320,7 @@ class Series:
     pose_deg: np.ndarray | None = None  # head turn/nod from neutral, deg
     measured: np.ndarray | None = None  # FrameValues.measured_share per frame
     covered: dict[str, np.ndarray] | None = None  # side -> FrameValues.covered per frame
+    hand: np.ndarray | None = None  # a hand or an object over the face (FrameValues.hand or occluded)
 
     @classmethod
     def collect(cls, times: list[float], values: list[FrameValues]) -> Series:
@@ -337,6 +338,7 @@ class Series:
             np.array([v.pose_deg for v in values], float),
             np.array([v.measured_share for v in values], float),
             {s: np.array([v.covered[s] for v in values], float) for s in SIDES},
+            np.array([v.hand or v.occluded for v in values], bool),
         )
 
     def measured_pct(self, seg: slice) -> float:
@@ -377,8 +379,12 @@ def results_from_series(
     affected: str | None = None,
     rest_s: float = REST_S,
     kind: str = "fused",
+    hands_on: bool = False,
 ) -> Analysis:
-    """Repetitions, amplitudes, symmetry and synkinesis from per-frame values (offline)."""
+    """Repetitions, amplitudes, symmetry and synkinesis from per-frame values (offline).
+    In a free step (``hands_on`` False) a repetition with a hand over the face in more than
+    HIDDEN_FRAMES of its frames is counted but not measured (status covered): the mesh under a
+    hand reads a movement of its own."""
     t = series.t
     sm = {s: R.smooth(t, series.raw[kind][s]) for s in SIDES}
     rest = t < rest_s
@@ -397,6 +403,9 @@ def results_from_series(
             out.left_out.append((float(t[w.peak]), turned))
             continue
         k = len(out.reps) + 1
+        if not hands_on and series.hand is not None and float(series.hand[seg].mean()) >= HIDDEN_FRAMES:
+            out.reps.append(covered_rep(k, float(t[w.start]), float(t[w.end]), series.measured_pct(seg)))
+            continue
         amp = {s: peak_amplitude(sm[s][seg], combined[seg]) for s in SIDES}
         syn_u, syn_p, syn_r = synkinesis(movement, neutral, region_sm, seg)
         out.reps.append(
@@ -416,6 +425,25 @@ def results_from_series(
             )
         )
     return out
+
+
+def covered_rep(k: int, t_start: float, t_end: float, measured_pct: float) -> RepResult:
+    """A repetition counted, not measured: a hand over the face (R.COVERED_BOTH)."""
+    nan = {s: math.nan for s in SIDES}
+    return RepResult(
+        k,
+        t_start,
+        t_start,
+        t_end,
+        0.0,
+        dict(nan),
+        R.Symmetry(math.nan, "none", R.COVERED_BOTH, math.nan),
+        dict(nan),
+        dict(nan),
+        {s: "none" for s in SIDES},
+        0.0,
+        measured_pct,
+    )
 
 
 def hands_on_series(series: Series, rest: slice) -> tuple[Series, dict[str, bool]]:
@@ -498,8 +526,11 @@ def analyze_tracked(
     rest_s: float = REST_S,
     on_frame: Callable | None = None,
     method: str | None = None,
+    hands_on: bool = False,
 ) -> Analysis:
-    """Offline analysis of one movement video: rest for ``rest_s``, then repetitions."""
+    """Offline analysis of one movement video: rest for ``rest_s``, then repetitions;
+    ``hands_on``: an assisted or resisted one (hands_on_series), fingers on the face from
+    the rest on."""
     buffered: list[Tracked] = []
     meter: MovementMeter | None = None
     times: list[float] = []
@@ -517,7 +548,7 @@ def analyze_tracked(
         if meter is None:
             buffered.append(t)
             if t.frame.timestamp_s + 1e-9 >= rest_s:
-                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0), method)
+                meter = MovementMeter(movement, build_neutral(buffered, movement.flow_weight > 0), method, hands_on)
                 for b in buffered:
                     consume(b)
                 buffered = []
@@ -529,4 +560,7 @@ def analyze_tracked(
         )
     if not any(v.usable for v in values[len(values) // 10 :]):
         raise FacetrackError("no usable face after the rest period", EXIT_FAILURE)
-    return results_from_series(movement, meter.neutral, Series.collect(times, values), affected, rest_s)
+    series = Series.collect(times, values)
+    if hands_on:
+        series, _ = hands_on_series(series, slice(0, int((series.t < rest_s).sum())))
+    return results_from_series(movement, meter.neutral, series, affected, rest_s, hands_on=hands_on)

@@ -7,24 +7,13 @@ from facetrack.analysis.rows import frame_record, landmark_row
 from facetrack.capture.source import FrameSource
 from facetrack.errors import FacetrackError
 from facetrack.face import landmarks as L
-from facetrack.face.movements import get_movement
+from facetrack.face.movements import FREE, HANDS_ON, get_movement
 from facetrack.face.pipeline import Tracker
 
 
 def measured_points(movement) -> list[int]:
     """The landmarks a movement's measure looks at (drawn small on the overlay)."""
-    pts: set[int] = set()
-    for side in L.SIDES:
-        g = L.BY_SIDE[side]
-        region_points = {
-            "brow": g.brow + (g.eye_inner, g.eye_outer),
-            "eye": tuple(p for pair in g.lid_pairs for p in pair),
-            "nose": g.alar + g.alar_base,
-            "mouth": g.mouth_corner + g.upper_lip + g.lower_lip,
-        }
-        for r in movement.regions:
-            pts.update(region_points[r])
-    return sorted(pts)
+    return sorted({i for side in L.SIDES for i in movement.landmarks(side)})
 
 
 def run_analysis(
@@ -38,6 +27,7 @@ def run_analysis(
     recorded: list | None = None,
     step: int = 0,
     landmarker=None,
+    variant: str = FREE,
 ) -> tuple[Analysis, list, FrameSource]:
     """Analyse one movement video (what ``facetrack analyze`` and ``import`` run).
 
@@ -46,6 +36,9 @@ def run_analysis(
     of every frame as the store keeps them under routine step ``step``.  ``landmarker``: another
     than MediaPipe's (the validations replay stored faces, calibration/faces.py)."""
     movement = get_movement(movement_id)
+    if variant != FREE and variant not in HANDS_ON.get(movement.id, {}):
+        given = ", ".join(HANDS_ON.get(movement.id, {})) or "none"
+        raise FacetrackError(f"{movement.id} has no variant {variant!r} (the programme gives: {given})")
     source = FrameSource(video, mirrored=mirrored)
     points: list = []
     idx = measured_points(movement)
@@ -62,7 +55,9 @@ def run_analysis(
             )
 
     with Tracker(model, landmarker) as tracker:
-        analysis = analyze_tracked(tracker.run(source, progress=True), movement, affected, rest_s, on_frame)
+        analysis = analyze_tracked(
+            tracker.run(source, progress=True), movement, affected, rest_s, on_frame, hands_on=variant != FREE
+        )
     if source.problem:
         raise FacetrackError(source.problem)
     return analysis, points, source

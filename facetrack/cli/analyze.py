@@ -98,12 +98,13 @@ def run(args) -> int:
         args.model,
         args.rest_s,
         keep_points=args.overlay is not None,
+        variant=args.variant,
     )
     print("\n".join(summary_lines(a)))
     if args.csv:
         w = CsvWriter(args.csv, REP_SCHEMA)
         for r in a.reps:
-            w.write(rep_row(a.movement.id, a.neutral, r))
+            w.write(rep_row(a.movement.id, a.neutral, r, args.variant))
         print(f"repetitions: {w.close()}")
     if args.plot:
         from facetrack.reporting.plots import movement_plot

@@ -17,7 +17,7 @@ from pathlib import Path
 from facetrack.analysis.offline import run_analysis
 from facetrack.analysis.rows import neutral_record, rep_record
 from facetrack.errors import FacetrackError
-from facetrack.face.movements import MOVEMENT_IDS
+from facetrack.face.movements import MOVEMENT_IDS, split_variant_key, variant_key
 from facetrack.live.routine import load_routine
 from facetrack.storage.recorder import Recorder
 from facetrack.storage.store import Store, clean_name
@@ -58,20 +58,24 @@ def plan(videos: list[str], movement: str | None, routine: str | None) -> list[t
         steps = [s for s in load_routine(routine).steps if s.measured]  # a massage has no video
         if len(steps) != len(paths):
             raise FacetrackError(f"routine has {len(steps)} movements but {len(paths)} videos were given")
-        return [(p, s.movement) for p, s in zip(paths, steps)]
+        # a hands-on step travels as movement/variant (face.movements.variant_key)
+        return [(p, variant_key(s.movement, s.variant)) for p, s in zip(paths, steps)]
     return [(p, movement_for(p, movement)) for p in paths]
 
 
 def _analyse(job: tuple) -> tuple:
     """One video -> what the store keeps of it (runs in a worker process: table records only,
     which pickle; the analysis with its optical-flow state does not)."""
-    step, video, movement, affected, mirrored, model = job
+    step, video, key, affected, mirrored, model = job
+    movement, variant = split_variant_key(key)
     recorded: list = []
     try:
-        a, _, _ = run_analysis(str(video), movement, affected, mirrored, model, recorded=recorded, step=step)
+        a, _, _ = run_analysis(
+            str(video), movement, affected, mirrored, model, recorded=recorded, step=step, variant=variant
+        )
     except FacetrackError as err:
         return step, f"{video.name}: {err}", None
-    rows = [RepRecord(step, rep_record(a.movement.id, a.neutral, r)) for r in a.reps]
+    rows = [RepRecord(step, rep_record(a.movement.id, a.neutral, r, variant)) for r in a.reps]
     return step, None, (neutral_record(a.neutral), recorded, rows, [r.symmetry.symmetry_pct for r in a.reps])
 
 

@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", type=Path, metavar="FILE.mp4", help="write the video with the measures drawn on it")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="write the per-side measure over time")
     p.add_argument(
+        "--variant",
+        choices=("free", "assisted", "resisted"),
+        default="free",
+        help="the movement was done hands-on (fingers helping or resisting from the rest on): the side they "
+        "cover is left out, the other read against the rest; default free",
+    )
+    p.add_argument(
         "--rest-s",
         type=float,
         default=1.0,

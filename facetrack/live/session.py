@@ -19,7 +19,6 @@ import numpy as np
 from facetrack.analysis import reps as R
 from facetrack.analysis.meter import (
     HIDDEN_FRAMES,
-    SIDE_COVERED,
     FrameValues,
     MovementMeter,
     Neutral,
@@ -176,7 +175,6 @@ class ExerciseSession:
         self._rest_end = 0.0
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
         self._best: dict[str, float] = {}
-        self._covered: dict[str, bool] = {}  # per side, the fingers hide it (last frame)
 
     @property
     def _m(self) -> MovementMeter:
@@ -411,7 +409,6 @@ class ExerciseSession:
     # -- measuring ------------------------------------------------------------------
     def _measure(self, t: Tracked) -> FrameValues:
         v = self._m.measure(t)
-        self._covered = {s: v.covered[s] > SIDE_COVERED for s in L.SIDES}
         if not v.usable:
             return v
         for s in L.SIDES:
@@ -465,7 +462,7 @@ class ExerciseSession:
         )
         window = slice(n_rest, None)
         if a.reps:  # the strongest one if the patient moved twice in one window
-            rep = max(a.reps, key=lambda r: max(r.amplitude.values()))
+            rep = max(a.reps, key=lambda r: max((v for v in r.amplitude.values() if math.isfinite(v)), default=0.0))
             rep = replace(
                 rep, rep=k, t_start_s=rep.t_start_s + t0, t_peak_s=rep.t_peak_s + t0, t_end_s=rep.t_end_s + t0
             )
@@ -488,7 +485,9 @@ class ExerciseSession:
                 float(series.t[n_rest] + t0),
                 float(series.t[-1] + t0),
                 0.0,
-                {s: (0.0 if math.isnan(v) and seen[s] else v) for s, v in amp.items()},
+                # a side never seen is 0 in a free step (no face: no movement), unmeasured
+                # in a hands-on one (the fingers on it)
+                {s: (0.0 if math.isnan(v) and (seen[s] or not self._m.hands_on) else v) for s, v in amp.items()},
                 status,
                 {s: math.nan for s in L.SIDES},
                 {s: math.nan for s in L.SIDES},

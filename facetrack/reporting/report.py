@@ -127,6 +127,12 @@ def trend_data(sessions: list[SessionData]) -> dict:
     return out
 
 
+def _median_mm(values) -> float:
+    """Median of the stored amplitudes; NaN where none was measured (a covered side)."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.median(vals)) if vals else math.nan
+
+
 def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict:
     """Per movement: median amplitude of the affected (or weaker-on-average) side and the other."""
     out = {}
@@ -138,18 +144,23 @@ def amplitude_history(sessions: list[SessionData], affected: str | None) -> dict
                 when.append(_when(d.session["started_at"]))
                 rows.append(
                     (
-                        np.nanmedian([r["left_amplitude_mm"] or np.nan for r in rs]),
-                        np.nanmedian([r["right_amplitude_mm"] or np.nan for r in rs]),
+                        _median_mm(r["left_amplitude_mm"] for r in rs),
+                        _median_mm(r["right_amplitude_mm"] for r in rs),
                     )
                 )
         if rows:
-            a = np.array(rows)
-            side = affected or ("left" if np.nanmean(a[:, 0]) < np.nanmean(a[:, 1]) else "right")
+            a = np.array(rows, float)
+            seen = np.isfinite(a).any(axis=0)
+            if affected or not seen.all():  # a side never measured (covered by fingers) is not "the weaker"
+                side = affected or "left"
+            else:
+                side = "left" if np.nanmean(a[:, 0]) < np.nanmean(a[:, 1]) else "right"
             out[m] = {
                 "when": when,
                 "affected": a[:, 0 if side == "left" else 1],
                 "other": a[:, 1 if side == "left" else 0],
                 "side": side,
+                "affected_known": bool(affected) or bool(seen.all()),
             }
     return out
 
@@ -192,11 +203,10 @@ def plot_session_movements(data: SessionData, path: Path) -> Path | None:
             ax.plot(t - t0, y, linewidth=1.6, **style)
         for r in (r for r in reps if rep_key(r) == m):
             ax.axvspan(r["t_start_s"] - t0, r["t_end_s"] - t0, color="#F0E442", alpha=0.3, zorder=0)
-            sym = r["symmetry_pct"]
             ax.text(
                 (r["t_peak_s"] or 0) - t0,
                 0.95,
-                "--" if sym is None else f"{sym:.0f}%",
+                _rep_label(r),
                 ha="center",
                 va="top",
                 transform=ax.get_xaxis_transform(),
@@ -225,6 +235,16 @@ def plot_session_movements(data: SessionData, path: Path) -> Path | None:
         wrap=True,
     )
     return _save(fig, path)
+
+
+def _rep_label(r: dict) -> str:
+    """What a repetition's shading is labelled with: its symmetry, or why it has none."""
+    if r["symmetry_pct"] is not None:
+        return f"{r['symmetry_pct']:.0f}%"
+    if r["status"] == "one side covered":
+        hidden = "right" if r["right_amplitude_mm"] is None else "left"
+        return f"{hidden} covered"
+    return "covered" if r["status"] == "covered" else "--"
 
 
 def plot_session_bars(data: SessionData, path: Path) -> Path | None:
@@ -341,7 +361,7 @@ def plot_amplitudes(amps: dict, path: Path) -> Path | None:
             marker="o",
             color=st_a["color"],
             linestyle=st_a["linestyle"],
-            label=f"{st_a['label']} (affected)",
+            label=f"{st_a['label']} (affected)" if d.get("affected_known", True) else st_a["label"],
         )
         ax.plot(
             d["when"], d["other"], marker="s", color=st_o["color"], linestyle=st_o["linestyle"], label=st_o["label"]

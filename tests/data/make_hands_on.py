@@ -37,16 +37,6 @@ STILL = range(0, 59)  # neutral face
 RAISE = range(50, 100)  # one real brow raise (61-84), 2 s
 
 
-def read_all(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
-
-
 def write(path: Path, frames: list[np.ndarray]) -> None:
     h, w = frames[0].shape[:2]
     vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (w, h))
@@ -124,9 +114,11 @@ def main(argv: list[str]) -> int:
     from facetrack.face.pipeline import Tracker
 
     sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent))
+    from conftest import read_frames
     from make_replay import store_faces
 
-    frames = read_all(SOURCE)
+    frames = read_frames(SOURCE)
     with Tracker() as tracker:  # the source's faces, to cut and place the hand
         from facetrack.capture.source import Frame
 

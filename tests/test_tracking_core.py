@@ -217,3 +217,55 @@ def test_bad_sources_give_one_line_and_exit_2(tmp_path, case):
         assert 30 < len(rows) - 1 < 72  # the frames read are kept
     if case == "camera":
         assert "camera 7" in lines[0] and "tried" in lines[0]
+
+
+def test_read_ahead_keeps_order_and_raises_where_the_failure_was():
+    """The landmarks are found in a thread ahead of the measures: the frames must still come
+    in order, a failure mid-video must reach the caller after the frames before it (which are
+    kept), and a caller that stops early must stop the thread (a camera is not read on)."""
+    from facetrack.face.pipeline import read_ahead
+
+    def work(i):
+        if i == 7:
+            raise FacetrackError("frame 7 is corrupt")
+        return i * 10
+
+    got = []
+    with pytest.raises(FacetrackError, match="frame 7"):
+        for x in read_ahead(range(20), work, 3):
+            got.append(x)
+    assert got == [0, 10, 20, 30, 40, 50, 60]
+
+    pulled = []
+
+    def camera():
+        for i in range(1000):
+            pulled.append(i)
+            yield i
+
+    frames = read_ahead(camera(), lambda i: i, 2)
+    assert [next(frames) for _ in range(3)] == [0, 1, 2]
+    frames.close()
+    n = len(pulled)
+    assert n <= 3 + 2 + 1  # what was read ahead, and no more after the stop
+
+
+def test_tracker_reading_ahead_gives_the_same_faces_as_inline():
+    from facetrack.capture.replay import ReplayLandmarker
+
+    clip = DATA / "brow_session.mp4"
+    runs = {}
+    for ahead in (0, 4):
+        with Tracker(landmarker=ReplayLandmarker(clip.with_suffix(".npz"))) as tracker:
+            runs[ahead] = [(t.frame.index, t.face.xy.copy()) for t in tracker.run(FrameSource(str(clip)), ahead=ahead)]
+    assert [i for i, _ in runs[0]] == list(range(len(runs[0]))) and len(runs[0]) > 30
+    assert [i for i, _ in runs[4]] == [i for i, _ in runs[0]]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(runs[0], runs[4]))
+    # a caller that stops early, then closes the tracker: no thread left landmarking
+    tracker = Tracker(landmarker=ReplayLandmarker(clip.with_suffix(".npz")))
+    it = tracker.run(FrameSource(str(clip)))
+    next(it)
+    tracker.close()
+    import threading
+
+    assert not [t for t in threading.enumerate() if t.name == "facetrack-read-ahead"]

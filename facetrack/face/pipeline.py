@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
@@ -20,6 +22,13 @@ from facetrack.capture.mirror import MirrorAveraged
 from facetrack.capture.source import Frame, FrameSource
 from facetrack.face import geometry
 from facetrack.face.geometry import NormalisedFace
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Frames landmarked ahead of the measures: the landmarker (its two MediaPipe graphs) runs in
+# its own thread while the caller measures the previous frames, so the two cores work at
+# once.  A few frames are enough to ride out a slow one; more only cost memory.
+AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Tracker:
         if landmarker is not None and model is not None:
             raise ValueError("give a model or a landmarker, not both")
         self.landmarker: FaceLandmarker = landmarker if landmarker is not None else MirrorAveraged(model)
+        self._runs: list[Generator] = []  # open read-ahead threads, stopped before the landmarker closes
 
     @property
     def model_sha256(self) -> str:
@@ -68,15 +78,24 @@ class Tracker:
         face = self.landmarker.detect(frame)
         return Tracked(frame, face, geometry.normalise(face), geometry.quality_flags(face))
 
-    def run(self, source: FrameSource, progress: bool = False) -> Iterator[Tracked]:
-        """Every frame of ``source`` through the pipeline, with a progress bar on files."""
+    def run(self, source: FrameSource, progress: bool = False, ahead: int = AHEAD) -> Iterator[Tracked]:
+        """Every frame of ``source`` through the pipeline, with a progress bar on files,
+        landmarked up to ``ahead`` frames ahead of the caller in a thread (0: in the caller's)."""
         show = progress and not source.is_camera and sys.stderr.isatty()
         with tqdm(total=source.frame_count, disable=not show, unit="frame", desc=source.name, leave=False) as bar:
-            for frame in source:
-                yield self.process(frame)
-                bar.update(1)
+            frames = read_ahead(source, self.process, ahead)
+            self._runs.append(frames)
+            try:
+                for t in frames:
+                    yield t
+                    bar.update(1)
+            finally:
+                frames.close()
+                self._runs.remove(frames)
 
     def close(self) -> None:
+        for frames in list(self._runs):  # a caller that stopped reading early
+            frames.close()
         self.landmarker.close()
 
     def __enter__(self) -> Tracker:
@@ -84,3 +103,51 @@ class Tracker:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def read_ahead(items: Iterable[T], work: Callable[[T], R], depth: int = AHEAD) -> Generator[R, None, None]:
+    """``work(item)`` for every item in order, done in a thread up to ``depth`` items ahead of
+    the consumer (``depth`` 0: inline).  OpenCV and MediaPipe release the GIL, so this is how
+    decoding and landmarks use the second core while the caller measures.  An exception in
+    the thread is raised in the consumer at the item where it happened; a consumer that stops
+    early stops the thread, and the generator returns only once the thread has, so the
+    landmarker can be closed safely after it."""
+    if depth <= 0:
+        for item in items:
+            yield work(item)
+        return
+    done = object()
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(x) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(x, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set() or not put((work(item), None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+
+    thread = threading.Thread(target=produce, name="facetrack-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            result, exc = out.get()
+            if exc is not None:
+                raise exc
+            if result is done:
+                return
+            yield result
+    finally:
+        stop.set()
+        thread.join()

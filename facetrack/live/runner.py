@@ -18,9 +18,14 @@ import numpy as np
 
 from facetrack.capture.source import Frame
 from facetrack.errors import FacetrackError
+from facetrack.face.pipeline import read_ahead
 from facetrack.live.session import ExerciseSession, SessionFrame
 
 MAX_LATENCIES = 100_000  # a long session must not grow memory
+# The landmarks of the next frame are found while this one is measured and drawn (two
+# threads, two cores); one frame ahead at most, so that a frame waits for at most one
+# other and a camera the loop is too slow for drops frames instead of queueing them.
+LIVE_AHEAD = 1
 
 
 class Sink(Protocol):
@@ -51,15 +56,22 @@ class SessionEnd:
         return 1000 * float(np.percentile(self.latencies_s, percentile)) if self.latencies_s else 0.0
 
 
-def run_session(source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list) -> SessionEnd:
-    """Drive ``session`` with every frame of ``source`` until it is done or the source ends."""
+def run_session(
+    source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list, ahead: int = LIVE_AHEAD
+) -> SessionEnd:
+    """Drive ``session`` with every frame of ``source`` until it is done or the source ends;
+    the landmarks up to ``ahead`` frames ahead in a thread (0: all in this one)."""
     latencies: list[float] = []
     t0 = time.monotonic()
     n = 0
+
+    def landmarked(frame: Frame):
+        return time.monotonic(), tracker.process(frame)  # latency counts from the frame's arrival
+
+    frames = read_ahead(source, landmarked, ahead)
     try:
-        for frame in source:
-            captured = time.monotonic()
-            out = session.step(tracker.process(frame))
+        for captured, tracked in frames:
+            out = session.step(tracked)
             _deliver(session, sinks)
             for sink in sinks:
                 key = sink.on_frame(out)
@@ -75,6 +87,7 @@ def run_session(source: Iterable[Frame], tracker: FrameTracker, session: Exercis
             session.source_ended()
             _deliver(session, sinks)
     finally:
+        frames.close()  # the read-ahead thread stops before the sinks close
         end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies, time.monotonic() - t0)
         for sink in sinks:
             close = getattr(sink, "on_close", None)

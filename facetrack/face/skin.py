@@ -24,12 +24,6 @@ from facetrack.capture.landmarker import FaceFrame
 from facetrack.face import landmarks as L
 from facetrack.face.geometry import NormalisedFace, rotation_of, to_camera_axes
 
-# facetrack runs its own threads (the mirror flow below, the landmarker reading ahead:
-# face/pipeline.py); OpenCV's parallel loops inside each DIS call then only fight them for
-# the same two cores: one DIS call cost 19 ms of CPU with OpenCV's 2 threads against 14 ms
-# with one (on the 349x406 crop), for an identical flow.
-cv2.setNumThreads(1)
-
 STABLE = np.array(L.STABLE)
 # What the landmark-based alignment left of the head motion is read from the flow at the
 # stable points, those on the face outline moved this far (x IOD) toward the face centre so

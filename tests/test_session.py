@@ -286,14 +286,33 @@ def test_keys_skip_redo_quit(tmp_path, short_session):
     shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
     reason="needs Xvfb and xdotool (.ci/run installs them)",
 )
+def _free_xvfb() -> tuple[subprocess.Popen, str]:
+    """An Xvfb on a display number no other X server holds (its lock file is absent): two test
+    runs on one machine (two checkouts, a shared CI runner) must not meet on one fixed display.
+    (Xvfb's own -displayfd choice gave a server that accepted no client under pytest-xdist.)
+    Returns once a client can connect."""
+    for number in range(97, 200):
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        display = f":{number}"
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        env = dict(os.environ, DISPLAY=display)
+        deadline = time.time() + 30
+        while xvfb.poll() is None and time.time() < deadline:
+            if subprocess.run(["xdotool", "getmouselocation"], env=env, capture_output=True).returncode == 0:
+                return xvfb, display
+            time.sleep(0.2)
+        xvfb.kill()
+        xvfb.wait()
+    pytest.fail("no Xvfb display could be started (:97-:199)")
+
+
 def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
     video, routine = session_video
-    display = ":97"
-    xvfb = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    xvfb, display = _free_xvfb()
     try:
-        time.sleep(1.0)
         env = dict(os.environ, DISPLAY=display)
         proc = subprocess.Popen(
             [
@@ -322,7 +341,10 @@ def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
                 ["xdotool", "search", "--name", "facetrack"], env=env, capture_output=True, text=True
             ).stdout.split()
             window = window[0] if window else ""
-        assert window, "the window never appeared"
+        if not window:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the window never appeared on {display}: exit {proc.returncode}; {err.strip()[-300:]}")
         time.sleep(5)  # the session runs and shows frames
         subprocess.run(["xdotool", "windowactivate", "--sync", window], env=env, capture_output=True)
         subprocess.run(["xdotool", "key", "--window", window, "q"], env=env, check=True)

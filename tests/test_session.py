@@ -295,8 +295,10 @@ def _free_xvfb() -> tuple[subprocess.Popen, str]:
         if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
             continue
         display = f":{number}"
+        # -r: no key auto-repeat; on a loaded machine xdotool's press and release can be far
+        # enough apart for the server to repeat the key, and one q would be read as two
         xvfb = subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "1024x768x24"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            ["Xvfb", display, "-screen", "0", "1024x768x24", "-r"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         env = dict(os.environ, DISPLAY=display)
         deadline = time.time() + 30

@@ -21,8 +21,8 @@ from facetrack.errors import FacetrackError
 from facetrack.live.session import ExerciseSession, SessionFrame
 
 MAX_LATENCIES = 100_000  # a long session must not grow memory
-# Unlike the offline commands (face/pipeline.read_ahead), the live loop finds a frame's
-# landmarks in this thread, just before measuring it: landmarked one frame ahead in a thread,
+# The live loop finds a frame's landmarks in this thread, just before measuring it:
+# landmarked one frame ahead in another thread (tried 2026-12-03, removed),
 # `facetrack bench` gave 17.9 instead of 16.3 frames/s but a frame-to-overlay latency of
 # 214 ms instead of 79 (95th percentile, load ~2.4), since the skin correction already keeps
 # both cores busy and a frame then waits for the one before it.

@@ -84,6 +84,36 @@ def test_symmetry_rules():
     assert symmetry(4.6, 5.0, floor=0.5, noise=0.1).weaker_side == "none"  # within 10%: same
 
 
+def test_amplitude_is_change_from_the_recordings_own_rest():
+    """A recording whose reading sits off zero at rest (the skin reference frame's noise does
+    that, differently each time) reads the same repetitions as one that sits at zero: a
+    weaker side of 3% of IOD against 6% is 50% symmetric whatever the resting offset."""
+    from facetrack.analysis.meter import Neutral, Series, results_from_series
+
+    iod = 1.0
+    t = np.arange(0, 8, 1 / 30)
+    bump = np.clip(1.5 - np.abs(t - 4.5) / 0.5, 0.0, 1.0)  # one repetition held 2 s, rest before it
+    rng = np.random.default_rng(0)
+    offsets = {"left": 0.003, "right": -0.002}  # x IOD; 0.3% is what a reference frame put in
+    raw = {
+        s: offsets[s] + amp * bump + 0.0002 * rng.standard_normal(t.size)
+        for s, amp in (("left", 0.03), ("right", 0.06))
+    }
+    series = Series(
+        t,
+        np.ones(t.size, bool),
+        {k: raw for k in ("mesh", "flow", "fused")},
+        {s: {r: np.zeros(t.size) for r in L.REGIONS} for s in L.SIDES},
+    )
+    neutral = Neutral(np.zeros((L.N_LANDMARKS, 3)), 60.0, "iris", iod)
+    a = results_from_series(get_movement("lip_spread_i"), neutral, series, rest_s=1.5)
+    assert len(a.reps) == 1
+    r = a.reps[0]
+    assert a.pct_iod(r.amplitude["left"]) == pytest.approx(3.0, abs=0.1)
+    assert a.pct_iod(r.amplitude["right"]) == pytest.approx(6.0, abs=0.1)
+    assert r.symmetry.symmetry_pct == pytest.approx(50.0, abs=2.0) and r.symmetry.weaker_side == "left"
+
+
 GROUND_TRUTH = [  # a small subset of calibration/validate.py, locked in; tolerance in points
     ("brow_raise", 0.5, "left", 8),
     ("nostril_flare", 0.5, "right", 8),

@@ -373,6 +373,25 @@ class Analysis:
         return 100.0 * float(self.series.usable.mean()) if self.series.usable.size else 0.0
 
 
+def from_rest(y: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """``y`` as change from its own rest level: y - median(y[rest]) (unchanged when the rest
+    has fewer than MIN_NEUTRAL_FRAMES finite values).
+
+    The skin-corrected reading is relative to one reference frame, whose sensor noise and
+    mesh jitter put a constant offset of up to 0.3% of the eye distance into every frame of
+    a recording, different from one recording of the same face to the next.  Read from zero,
+    that offset went straight into the amplitude: on ground truth rendered five times with new
+    noise, the weaker side of a half-strength "i" spread read 3.1-3.6% of IOD and the symmetry
+    spread 12 points (nostril flare: 17); the same peaks read from each recording's own rest
+    level spread 0.1% (calibration/VALIDATION.md, test-retest).  A clinician's amplitude is
+    change from the person's rest in any case."""
+    base = y[rest]
+    base = base[np.isfinite(base)]
+    if base.size < MIN_NEUTRAL_FRAMES:
+        return y
+    return y - float(np.median(base))
+
+
 def results_from_series(
     movement: Movement,
     neutral: Neutral,
@@ -387,8 +406,8 @@ def results_from_series(
     HIDDEN_FRAMES of its frames is counted but not measured (status covered): the mesh under a
     hand reads a movement of its own."""
     t = series.t
-    sm = {s: R.smooth(t, series.raw[kind][s]) for s in SIDES}
     rest = t < rest_s
+    sm = {s: from_rest(R.smooth(t, series.raw[kind][s]), rest) for s in SIDES}
     noise = {s: float(np.nanstd(sm[s][rest])) if np.isfinite(sm[s][rest]).sum() > 2 else math.nan for s in SIDES}
     worst = max((v for v in noise.values() if np.isfinite(v)), default=0.0)
     min_amp = movement.min_amplitude_pct_iod / 100.0 * neutral.iod
@@ -396,7 +415,7 @@ def results_from_series(
     floor = max(3 * worst, 0.5 * min_amp)
     combined = np.fmax(sm["left"], sm["right"])
     out = Analysis(movement, neutral, series, sm, noise, threshold, affected=affected, rest_s=rest_s)
-    region_sm = {s: {r: R.smooth(t, series.regions[s][r]) for r in REGIONS} for s in SIDES}
+    region_sm = {s: {r: from_rest(R.smooth(t, series.regions[s][r]), rest) for r in REGIONS} for s in SIDES}
     for w in R.find_repetitions(t, combined, threshold):
         seg = slice(w.start, w.end + 1)
         turned = head_turn_during(series, seg)

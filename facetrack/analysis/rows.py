@@ -24,7 +24,9 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #      DIS's "fast" preset (face.skin.FLOW_IOD_PX, RESIDUAL_PRESET)
 #   6: 5, and the live session measures each movement against its own neutral face, the rest
 #      just before it (live.session.SETTLE_S), as `analyze` does, not the calibration's
-ESTIMATOR_VERSION = "6"
+#   7: 6, amplitudes read from each recording's own rest level, not from zero
+#      (analysis.meter.from_rest): the skin reference frame's noise left an offset
+ESTIMATOR_VERSION = "7"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:

@@ -61,10 +61,17 @@ def save_face_frames(path: str | os.PathLike, frames: Iterable[FaceFrame], model
         "angles_deg": np.array([(f.yaw_deg, f.pitch_deg, f.roll_deg) for f in frames], np.float64),
     }
     path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+    # written beside and renamed into place: a reader (another process of a validation run
+    # sharing the faces cache) sees the whole file or none; it read a half-written one once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 from facetrack.capture.replay import ReplayLandmarker, save_face_frames
@@ -72,5 +73,9 @@ def landmarker_for(video: str | os.PathLike, mirrored: bool = False, cache: Path
     $FACETRACK_FACES_CACHE or ~/.cache/facetrack-faces)."""
     path = (cache or cache_dir()) / f"{Path(video).stem}-{key(video, mirrored)}.npz"
     if path.exists():
-        return ReplayLandmarker(path)
+        try:
+            return ReplayLandmarker(path)
+        except Exception as err:  # a cache file cut short by a killed run: find the faces anew
+            print(f"faces cache: {path.name} unreadable ({type(err).__name__}), recomputed", file=sys.stderr)
+            path.unlink(missing_ok=True)
     return _Recording(path)

@@ -173,6 +173,7 @@ class ExerciseSession:
         self._settle_hand = False  # fingers already on the face then (hands-on steps)
         self._rebased = False  # the step's meter measures against the step's own neutral
         self._rest_end = 0.0
+        self._rest_level: dict[str, float] = {}  # the bars' zero (_level_at_rest)
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=LIVE_SMOOTH_FRAMES) for s in L.SIDES}
         self._best: dict[str, float] = {}
 
@@ -275,6 +276,7 @@ class ExerciseSession:
             self._rest.append((self.now, values))
             if self.elapsed >= INSTRUCT_S:
                 self._rest_end = self.now
+                self._rest_level = self._level_at_rest()
                 self._set_phase("move", after=INSTRUCT_S)
         elif self.phase == "move":
             self._window.append((self.now, values))
@@ -350,6 +352,7 @@ class ExerciseSession:
         self.rep_index = 0
         self._window = []
         self._rest = []
+        self._rest_level = {}
         self._settle = []
         self._settle_hand = False
         self._rebased = False
@@ -416,8 +419,21 @@ class ExerciseSession:
         return v
 
     def smoothed(self, side: str) -> float:
+        """The live bar's value: the last frames' median, as change from the rest before the
+        movement (the stored repetition reads its amplitude from that rest too)."""
         vals = self._recent[side]
-        return float(np.median(vals)) if vals else math.nan
+        return float(np.median(vals)) - self._rest_level.get(side, 0.0) if vals else math.nan
+
+    def _level_at_rest(self) -> dict[str, float]:
+        """Per side, the median reading over the LIVE_REST_S of rest before the movement."""
+        rest_from = self._rest_end - LIVE_REST_S
+        values = [v for t, v in self._rest if t >= rest_from and v is not None and v.usable]
+        level = {}
+        for side in L.SIDES:
+            x = np.array([v.fused[side] for v in values], float)
+            x = x[np.isfinite(x)]
+            level[side] = float(np.median(x)) if x.size >= 5 else 0.0
+        return level
 
     def _rep_result(self, k: int) -> RepResult:
         """The repetition as ``analyze`` would read it: the offline summariser

@@ -373,23 +373,25 @@ class Analysis:
         return 100.0 * float(self.series.usable.mean()) if self.series.usable.size else 0.0
 
 
+def rest_level(values) -> float:
+    """The reading at rest: the median of the finite ``values`` (0 with fewer than
+    MIN_NEUTRAL_FRAMES of them)."""
+    x = np.asarray(values, float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size >= MIN_NEUTRAL_FRAMES else 0.0
+
+
 def from_rest(y: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """``y`` as change from its own rest level: y - median(y[rest]) (unchanged when the rest
-    has fewer than MIN_NEUTRAL_FRAMES finite values).
+    """``y`` as change from its own rest level: y - rest_level(y[rest]).
 
     The skin-corrected reading is relative to one reference frame, whose sensor noise and
     mesh jitter put a constant offset of up to 0.3% of the eye distance into every frame of
     a recording, different from one recording of the same face to the next.  Read from zero,
     that offset went straight into the amplitude: on ground truth rendered five times with new
-    noise, the weaker side of a half-strength "i" spread read 3.1-3.6% of IOD and the symmetry
-    spread 12 points (nostril flare: 17); the same peaks read from each recording's own rest
-    level spread 0.1% (calibration/VALIDATION.md, test-retest).  A clinician's amplitude is
-    change from the person's rest in any case."""
-    base = y[rest]
-    base = base[np.isfinite(base)]
-    if base.size < MIN_NEUTRAL_FRAMES:
-        return y
-    return y - float(np.median(base))
+    noise the symmetry of a half-strength "i" spread read 12.3 points apart and the nostril
+    flare's 17.1; read from each recording's own rest, 7.1 and 3.3 (calibration/VALIDATION.md,
+    test-retest).  A clinician's amplitude is change from the person's rest in any case."""
+    return y - rest_level(y[rest])
 
 
 def results_from_series(

@@ -29,6 +29,7 @@ from facetrack.analysis.meter import (
     frame_flags,
     hands_on_series,
     peak_amplitude,
+    rest_level,
     results_from_series,
 )
 from facetrack.analysis.rows import frame_record, landmark_row, neutral_record, rep_record
@@ -428,12 +429,7 @@ class ExerciseSession:
         """Per side, the median reading over the LIVE_REST_S of rest before the movement."""
         rest_from = self._rest_end - LIVE_REST_S
         values = [v for t, v in self._rest if t >= rest_from and v is not None and v.usable]
-        level = {}
-        for side in L.SIDES:
-            x = np.array([v.fused[side] for v in values], float)
-            x = x[np.isfinite(x)]
-            level[side] = float(np.median(x)) if x.size >= 5 else 0.0
-        return level
+        return {side: rest_level([v.fused[side] for v in values]) for side in L.SIDES}
 
     def _rep_result(self, k: int) -> RepResult:
         """The repetition as ``analyze`` would read it: the offline summariser

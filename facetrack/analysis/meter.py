@@ -234,7 +234,8 @@ class MovementMeter:
         if self.method == "gated_residual":
             return self._measure_gated(t, pose)
         mv, nx = self.movement, self.neutral.xyz
-        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        fx = mv.frontal(t.norm.xyz, nx)
+        mesh = {s: float(mv.change(fx, nx, s)) for s in SIDES}
         skin = self.skin
         fxyz = None
         if self.use_flow and skin is not None:
@@ -249,7 +250,7 @@ class MovementMeter:
         else:
             flow, fused, w = NAN_SIDES, mesh, 0.0
         regions = {
-            s: {r: self._region(fn, t.norm.xyz, fxyz if w > 0 else None, w, s) for r, (fn, _) in REGION_SIGNALS.items()}
+            s: {r: self._region(fn, fx, fxyz if w > 0 else None, w, s) for r, (fn, _) in REGION_SIGNALS.items()}
             for s in SIDES
         }
         return FrameValues(True, mesh, flow, fused, regions, pose_deg=pose)
@@ -261,17 +262,20 @@ class MovementMeter:
         measuring-notes.md)."""
         assert t.norm is not None  # measure() returns before for an unusable frame
         mv, nx = self.movement, self.neutral.xyz
-        mesh = {s: float(mv.change(t.norm.xyz, nx, s)) for s in SIDES}
+        fx = mv.frontal(t.norm.xyz, nx)
+        mesh = {s: float(mv.change(fx, nx, s)) for s in SIDES}
         skin = self.skin
         if not self.use_flow or skin is None:
-            regions = {s: {r: float(fn(t.norm.xyz, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+            regions = {s: {r: float(fn(fx, nx, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
             return FrameValues(True, mesh, NAN_SIDES, mesh, regions, pose_deg=pose)
         corr = skin.correct(t.frame.image_bgr, t.face, t.norm)
         if skin.occluded_fraction > OCCLUDED_FRACTION and not self.hands_on:
             return _unmeasured(occluded=True)
         ref = skin.ref_xyz
-        fused = {s: float(mv.change(corr.xyz, ref, s)) for s in SIDES}
-        regions = {s: {r: float(fn(corr.xyz, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
+        r, shift = mv.turn(t.norm.xyz, ref)  # the mesh's turn onto the skin reference's mesh
+        cx = corr.xyz @ r.T + shift
+        fused = {s: float(mv.change(cx, ref, s)) for s in SIDES}
+        regions = {s: {r: float(fn(cx, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
         return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose, skin_share=dict(corr.share))
 
     def _region(self, fn, xyz, fxyz, w: float, side: str) -> float:

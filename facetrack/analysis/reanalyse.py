@@ -65,7 +65,8 @@ def mesh_measures(store: SessionReader, session_id: int) -> dict[tuple[int, int]
             continue
         mv = get_movement(f["movement"])
         ref = own[key[0]][1] if key[0] in own and f["t_s"] > own[key[0]][0] else neutral
-        out[key] = {s: float(mv.change(norm.xyz, ref, s)) * mm for s in SIDES}
+        xyz = mv.frontal(norm.xyz, ref)
+        out[key] = {s: float(mv.change(xyz, ref, s)) * mm for s in SIDES}
     return out
 
 

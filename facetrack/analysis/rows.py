@@ -26,7 +26,10 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #      just before it (live.session.SETTLE_S), as `analyze` does, not the calibration's
 #   7: 6, amplitudes read from each recording's own rest level, not from zero
 #      (analysis.meter.from_rest): the skin reference frame's noise left an offset
-ESTIMATOR_VERSION = "7"
+#   8: 7, each frame turned onto the neutral again on the stable points its movement does not
+#      move (face.landmarks.TURN_POINTS, Movement.frontal): MediaPipe's pose is tilted by the
+#      movement itself
+ESTIMATOR_VERSION = "8"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:

@@ -74,6 +74,26 @@ def normalise(face: FaceFrame) -> NormalisedFace | None:
     return NormalisedFace(xyz, spread, iris_diameter(xyz), interocular(xyz))
 
 
+def rigid_fit(xyz: np.ndarray, ref_xyz: np.ndarray, points) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation ``r`` and translation ``t`` (p -> p @ r.T + t) that move ``xyz``'s ``points``
+    (N, 3) onto ``ref_xyz``'s best in least squares, no scale (Kabsch 1976, Acta Cryst
+    A32:922): with a = xyz[points] - mean_a, b = ref[points] - mean_b and U S V^T = svd(a^T b),
+    r = V diag(1, 1, det(V U^T)) U^T and t = mean_b - r mean_a."""
+    idx = list(points)
+    a, b = xyz[idx], ref_xyz[idx]
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    u, _, vt = np.linalg.svd((a - ca).T @ (b - cb))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return r, cb - ca @ r.T
+
+
+def turned_onto(xyz: np.ndarray, ref_xyz: np.ndarray, points) -> np.ndarray:
+    """``xyz`` moved rigidly so that its ``points`` fit ``ref_xyz``'s best (:func:`rigid_fit`)."""
+    r, t = rigid_fit(xyz, ref_xyz, points)
+    return xyz @ r.T + t
+
+
 def eye_centre(xyz: np.ndarray, side: str) -> np.ndarray:
     g = L.BY_SIDE[side]
     return (xyz[g.eye_outer] + xyz[g.eye_inner]) / 2

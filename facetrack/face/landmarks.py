@@ -93,6 +93,24 @@ CHIN = 152
 # left out on purpose: frontalis drags them.)
 STABLE = (10, 338, 109, 297, 67, 151, 9, 8, 168, 6, 197, 195, 5, 127, 356, 234, 454, 162, 389, 21, 251, 93, 323)
 
+# The head turn of each frame is refitted on the STABLE points away from what a movement moves
+# (face.geometry.turned_onto, face.movements.Movement.frontal).  MediaPipe's own head rotation
+# is a fit of the whole mesh, which the movement itself tilts: on ground truth a symmetric "i"
+# spread read 87% (a fit on every STABLE point: 94.5%).  But every STABLE point is moved by
+# some movement: a round "oh" draws in the lower cheek outline (234/454, 93/323), the nose tip
+# follows the upper lip (195, 5), a brow raise lifts the forehead rows (10-67, 151, 9) and a
+# frown the glabella (9, 8, 168).  A fit on them all made a real frozen half of an "oh" read
+# 36-39% moving; one on the forehead alone, a frozen brow 17% (calibration/VALIDATION.md).
+_FOREHEAD = (10, 338, 109, 297, 67, 151, 9)
+_UPPER_OUTLINE = (127, 356, 162, 389, 21, 251)
+_LOWER_OUTLINE = (127, 356, 234, 454, 93, 323)
+TURN_POINTS = {
+    "mouth": _FOREHEAD + (8, 168, 6) + _UPPER_OUTLINE,
+    "nose": _FOREHEAD + _UPPER_OUTLINE + (234, 454),
+    "brow": (6, 197, 195, 5) + _LOWER_OUTLINE,
+    "eye": (6, 197, 195, 5) + _LOWER_OUTLINE,
+}
+
 # Face outline, for the "partly out of frame" check and drawing.
 FACE_OVAL = (
     10,

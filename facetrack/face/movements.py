@@ -15,7 +15,8 @@ import numpy as np
 
 from facetrack.errors import FacetrackError
 from facetrack.face import measures as M
-from facetrack.face.landmarks import region_landmarks
+from facetrack.face.geometry import rigid_fit, turned_onto
+from facetrack.face.landmarks import TURN_POINTS, region_landmarks
 from facetrack.tables import FREE, VARIANTS, variant_key
 
 __all__ = ["FREE", "VARIANTS", "variant_key"]  # the hands-on variants are defined with the tables
@@ -47,6 +48,25 @@ class Movement:
     def landmarks(self, side: str) -> tuple[int, ...]:
         """The landmarks of ``side`` this movement's measure reads (its regions')."""
         return tuple(i for r in self.regions for i in region_landmarks(side, r))
+
+    @property
+    def turn_points(self) -> tuple[int, ...]:
+        """The stable points this movement's head turn is fitted on: those of its regions'
+        TURN_POINTS that no region of it moves (landmarks.TURN_POINTS)."""
+        sets = [set(TURN_POINTS[r]) for r in self.regions]
+        return tuple(sorted(set.intersection(*sets)))
+
+    def frontal(self, xyz: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+        """One frame's pose-normalised landmarks turned onto ``neutral`` on this movement's
+        turn points (geometry.turned_onto): what is left of the head pose after MediaPipe's
+        own fit, which the movement itself tilts."""
+        return turned_onto(xyz, neutral, self.turn_points)
+
+    def turn(self, xyz: np.ndarray, neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rigid move (r, t) of :meth:`frontal`, to apply to another estimate of the same
+        frame (the skin-corrected landmarks: fitted on them, their noise on a low-resolution
+        webcam tilted a real frozen half by up to 0.8 deg)."""
+        return rigid_fit(xyz, neutral, self.turn_points)
 
     def change(self, xyz: np.ndarray, neutral: np.ndarray, side: str) -> np.ndarray:
         """Change from neutral in the correct direction (face units; positive = correct)."""

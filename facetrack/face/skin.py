@@ -22,7 +22,7 @@ from scipy.spatial import Delaunay
 
 from facetrack.capture.landmarker import FaceFrame
 from facetrack.face import landmarks as L
-from facetrack.face.geometry import NormalisedFace, rotation_of, to_camera_axes
+from facetrack.face.geometry import NormalisedFace, rigid_fit, rotation_of, to_camera_axes
 
 STABLE = np.array(L.STABLE)
 # What the landmark-based alignment left of the head motion is read from the flow at the
@@ -78,15 +78,11 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def rigid_turn(ref_xyz: np.ndarray, cur_xyz: np.ndarray) -> np.ndarray:
-    """3x3 rotation (Kabsch 1976) taking the ``ref_xyz`` points onto ``cur_xyz`` after
-    centring and scaling.  Fitted on stable points only: MediaPipe's own head rotation is a
-    fit of the whole mesh, which a lowered lip or a frown tilts by a degree or two, and that
-    would be taken out of the flow as parallax of a nod that never happened."""
-    a = ref_xyz - ref_xyz.mean(axis=0)
-    b = cur_xyz - cur_xyz.mean(axis=0)
-    u, _, vt = np.linalg.svd(b.T @ a)
-    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
-    return u @ d @ vt
+    """3x3 rotation (Kabsch 1976, geometry.rigid_fit) taking the ``ref_xyz`` points onto
+    ``cur_xyz``.  Fitted on stable points only: MediaPipe's own head rotation is a fit of the
+    whole mesh, which a lowered lip or a frown tilts by a degree or two, and that would be
+    taken out of the flow as parallax of a nod that never happened."""
+    return rigid_fit(ref_xyz, cur_xyz, range(len(ref_xyz)))[0]
 
 
 # Expressions alone tilt even the stable points' fitted rotation out of the image plane by up

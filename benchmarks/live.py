@@ -3,6 +3,7 @@ its memory stay flat over a long session?
 
     python benchmarks/live.py                 # 60 s of camera time: fps, drops, latency
     python benchmarks/live.py --minutes 30    # a 30-minute session: RSS over time as well
+    python benchmarks/live.py --minutes 5 --step-s 20   # many short steps, as a real routine has
 
 A generated session video (calibration/synth.py) plays as the camera: paced in real time,
 frames the loop is too slow for are dropped as a camera's would be, never queued.  It runs
@@ -68,16 +69,30 @@ def camera(video: Path, seconds: float):
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=1.0)
+    p.add_argument(
+        "--step-s",
+        type=float,
+        default=None,
+        help="length of each routine step (the movements in turn); default: the run split in three",
+    )
     args = p.parse_args()
     seconds = args.minutes * 60
     work = Path(tempfile.mkdtemp(prefix="facetrack-bench-"))
     video = work / "camera.mp4"
     steps = [(m, 2, 2.0, 2.0) for m in MOVES]
     session_video(steps, video, load_base_face())
-    reps = max(2, int(seconds / (len(MOVES) * 5)) + 2)  # enough repetitions to last the whole run
-    routine = Routine("bench", tuple(Step(m, reps, 2.0, 2.0) for m in MOVES))
+    if args.step_s is None:
+        reps = max(2, int(seconds / (len(MOVES) * 5)) + 2)  # enough repetitions to last the whole run
+        routine = Routine("bench", tuple(Step(m, reps, 2.0, 2.0) for m in MOVES))
+    else:
+        # a repetition is about 5 s (2 s hold, 2 s rest, the lead in); each step begins with
+        # its instructions and rest, so a step lasts a little more than its repetitions
+        n_steps = int(seconds / args.step_s) + 2
+        reps = max(1, int(args.step_s / 5))
+        routine = Routine("bench", tuple(Step(MOVES[k % len(MOVES)], reps, 2.0, 2.0) for k in range(n_steps)))
     store = Store(work / "data")
     samples: list[tuple[float, float]] = []
+    at_step: list[tuple[float, int, float]] = []  # (s, routine step, RSS MB) as each step begins
     stats: dict = {}
     start = time.monotonic()
 
@@ -85,10 +100,14 @@ def main() -> int:
         """Makes the window's image without a window, and samples memory now and then."""
 
         next_sample = 0.0
+        step = None
 
         def on_frame(self, out):
             out.image  # noqa: B018 - the overlay is drawn as the window would draw it
             now = time.monotonic() - start
+            if out.record is not None and out.record.step != self.step:
+                self.step = out.record.step
+                at_step.append((now, self.step, rss_mb()))
             if now >= self.next_sample:
                 samples.append((now, rss_mb()))
                 self.next_sample += max(10.0, seconds / 30)
@@ -121,6 +140,7 @@ def main() -> int:
     t = np.array([s[0] for s in samples])
     m = np.array([s[1] for s in samples])
     print("memory (RSS MB) over the session: " + ", ".join(f"{a / 60:.1f} min {b:.0f}" for a, b in samples))
+    print("RSS as each step began: " + ", ".join(f"step {k} at {a / 60:.1f} min {b:.0f}" for a, k, b in at_step))
     if len(t) > 3:
         half = len(t) // 2
         slope = np.polyfit(t[half:], m[half:], 1)[0] * 60

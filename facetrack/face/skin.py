@@ -584,8 +584,11 @@ class _Correcter:
     """Reference-side state of the gated correction, built once per neutral."""
 
     def __init__(self, flow: SkinFlow, target_iod_px: float):
-        self.f = flow
-        g = flow.ref_gray
+        # the reference picture itself, not the SkinFlow that owns this: a reference cycle
+        # left each step's flow state (tens of MB at 180 px) to the cyclic garbage collector,
+        # which counts objects, not bytes; a live routine of 20 s steps grew 440 MB in 4 min
+        # (benchmarks/live.py --step-s 20)
+        self.ref_gray = g = flow.ref_gray
         self.texture = cv2.cornerMinEigenVal(g.astype(np.float32) / 255.0, blockSize=TEXTURE_BLOCK_PX, ksize=3)
         h, w = g.shape
         self.wh = (w, h)
@@ -667,4 +670,4 @@ class _Correcter:
                 src[:, ch].reshape(self.coarse_shape).astype(np.float32), full, interpolation=cv2.INTER_LINEAR
             )
             maps.append(cv2.warpAffine(mm, back, (w, h), borderMode=cv2.BORDER_REPLICATE))
-        return cv2.remap(self.f.ref_gray, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(self.ref_gray, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -272,8 +272,8 @@ class MovementMeter:
         if skin.occluded_fraction > OCCLUDED_FRACTION and not self.hands_on:
             return _unmeasured(occluded=True)
         ref = skin.ref_xyz
-        r, shift = mv.turn(t.norm.xyz, ref)  # the mesh's turn onto the skin reference's mesh
-        cx = corr.xyz @ r.T + shift
+        rot, shift = mv.turn(t.norm.xyz, ref)  # the mesh's turn onto the skin reference's mesh
+        cx = corr.xyz @ rot.T + shift
         fused = {s: float(mv.change(cx, ref, s)) for s in SIDES}
         regions = {s: {r: float(fn(cx, ref, s)) for r, (fn, _) in REGION_SIGNALS.items()} for s in SIDES}
         return FrameValues(True, mesh, dict(fused), fused, regions, pose_deg=pose, skin_share=dict(corr.share))

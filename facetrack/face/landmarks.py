@@ -96,11 +96,13 @@ STABLE = (10, 338, 109, 297, 67, 151, 9, 8, 168, 6, 197, 195, 5, 127, 356, 234, 
 # The head turn of each frame is refitted on the STABLE points away from what a movement moves
 # (face.geometry.turned_onto, face.movements.Movement.frontal).  MediaPipe's own head rotation
 # is a fit of the whole mesh, which the movement itself tilts: on ground truth a symmetric "i"
-# spread read 87% (a fit on every STABLE point: 94.5%).  But every STABLE point is moved by
-# some movement: a round "oh" draws in the lower cheek outline (234/454, 93/323), the nose tip
-# follows the upper lip (195, 5), a brow raise lifts the forehead rows (10-67, 151, 9) and a
-# frown the glabella (9, 8, 168).  A fit on them all made a real frozen half of an "oh" read
-# 36-39% moving; one on the forehead alone, a frozen brow 17% (calibration/VALIDATION.md).
+# spread read 87% (a fit on every STABLE point: 94.5%).  But a fit on them all made a real
+# frozen half of an "oh" read 36-39% moving, and one on the forehead alone a frozen brow 17%
+# (calibration/VALIDATION.md): each movement drags some of them.  So each region's set leaves
+# out what that movement may move: the lower cheek outline (234/454, 93/323, drawn in by an
+# "oh") and the nose tip (195, 5, pulled by the upper lip) for the mouth; the forehead rows and
+# the glabella (10-67, 151, 9, 8, 168: frontalis, corrugator, procerus) for the brow and eyes;
+# the nose itself for the nose.  Measured: VALIDATION.md, estimator 8.
 _FOREHEAD = (10, 338, 109, 297, 67, 151, 9)
 _UPPER_OUTLINE = (127, 356, 162, 389, 21, 251)
 _LOWER_OUTLINE = (127, 356, 234, 454, 93, 323)

@@ -185,7 +185,10 @@ def test_extreme_head_turns_make_no_repetitions(turning_head, movement):
     pose = a.series.pose_deg
     assert not a.series.usable[np.nan_to_num(pose) > HEAD_MOVED_DEG].any()
     assert a.series.usable[:45].all()
-    assert len(a.left_out) >= (2 if movement == "lip_pucker_u" else 0)  # said, not silently dropped
+    # what moved while the head turned is said, not silently dropped: estimator 7 read a false
+    # pucker in both turns, estimator 8 (the frame turned onto the neutral on the points the
+    # mouth does not move) in one; the other turn no longer reads as a movement at all
+    assert len(a.left_out) >= (1 if movement == "lip_pucker_u" else 0)
 
 
 @pytest.mark.integration

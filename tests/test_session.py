@@ -311,6 +311,16 @@ def _free_xvfb() -> tuple[subprocess.Popen, str]:
     pytest.fail("no Xvfb display could be started (:97-:199)")
 
 
+def _calibrated(data_dir: Path) -> bool:
+    """The session has stored its calibration (its neutral face)."""
+    if not (data_dir / "facetrack.sqlite").exists():
+        return False
+    try:
+        return any(n for (n,) in db_rows(data_dir, "SELECT neutral_xyz IS NOT NULL FROM sessions"))
+    except sqlite3.Error:  # the schema is being created
+        return False
+
+
 def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
     video, routine = session_video
     xvfb, display = _free_xvfb()
@@ -347,7 +357,13 @@ def test_real_window_under_xvfb_ends_on_q(tmp_path, session_video):
             proc.kill()
             out, err = proc.communicate()
             pytest.fail(f"the window never appeared on {display}: exit {proc.returncode}; {err.strip()[-300:]}")
-        time.sleep(5)  # the session runs and shows frames
+        # q shows the summary only once there is something to summarise: wait for the
+        # calibration to be stored (the first step begins with it).  A fixed 5 s wait failed at
+        # load ~16, where the session was still calibrating and q rightly closed at once.
+        deadline = time.time() + 90
+        while time.time() < deadline and not _calibrated(tmp_path / "d"):
+            time.sleep(0.5)
+        time.sleep(1.0)  # into the first step
         subprocess.run(["xdotool", "windowactivate", "--sync", window], env=env, capture_output=True)
         subprocess.run(["xdotool", "key", "--window", window, "q"], env=env, check=True)
         time.sleep(1.5)  # q shows the summary; it stays until the next key

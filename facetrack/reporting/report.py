@@ -106,11 +106,13 @@ def read_report(store: Store, patient: str | None, session_id: int | None = None
 
 
 def rest_measures(store: Store, session_id: int) -> dict[str, dict[str, float]] | None:
-    """The session's neutral face measured as Emotrics measures a photograph at rest."""
+    """The session's neutral face measured as Emotrics measures a photograph at rest; None
+    before calibration or where nothing could be measured on it (no iris)."""
     stored = store.neutral_xyz(session_id)
-    if stored is None or not np.isfinite(stored[0]).all() or not np.any(stored[0]):
+    if stored is None:
         return None
-    return emotrics.measures_mm(*stored)
+    values = emotrics.measures_mm(*stored)
+    return values if any(math.isfinite(v) for side in values.values() for v in side.values()) else None
 
 
 def trend_data(sessions: list[SessionData]) -> dict:
@@ -417,16 +419,20 @@ def _img(path: Path | None, alt: str) -> str:
 
 
 def _fmt(v, unit="") -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}{unit}"
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{(0.0 if round(v, 1) == 0 else v):.1f}{unit}"  # no "-0.0"
 
 
-# (row name, Emotrics measure, unit) of the resting face, per side (face.emotrics)
+# (row name, Emotrics measure) of the resting face, per side (face.emotrics); mm unless the
+# name ends in DEG
+DEG = ", deg"
 REST_ROWS = (
-    ("Brow height at rest (BH)", "brow_height", "mm"),
-    ("Upper lid to iris centre at rest (MRD1)", "mrd1", "mm"),
-    ("Lower lid to iris centre at rest (MRD2)", "mrd2", "mm"),
-    ("Commissure excursion at rest (CE)", "commissure_excursion", "mm"),
-    ("Smile angle at rest (SA)", "smile_angle", "deg"),
+    ("Brow height at rest (BH)", "brow_height"),
+    ("Upper lid to iris centre at rest (MRD1)", "mrd1"),
+    ("Lower lid to iris centre at rest (MRD2)", "mrd2"),
+    ("Commissure excursion at rest (CE)", "commissure_excursion"),
+    ("Smile angle at rest (SA)" + DEG, "smile_angle"),
 )
 
 
@@ -451,9 +457,9 @@ def clinical_measures(session, reps, rest=None) -> list[tuple[str, float | None,
 
     out: list[tuple[str, float | None, float | None, float | None]] = []
     if rest is not None:
-        for name, key, unit in REST_ROWS:
+        for name, key in REST_ROWS:
             lo, ro = finite(rest["left"][key]), finite(rest["right"][key])
-            out.append((f"{name}, {unit}" if unit != "mm" else name, lo, ro, diff(lo, ro)))
+            out.append((name, lo, ro, diff(lo, ro)))
     else:
         out.append(("Brow height at rest", None, None, session["rest_brow_diff_mm"]))
     out.append(
@@ -483,7 +489,7 @@ def clinical_rows(session, reps, rest=None) -> list[tuple[str, str]]:
     where it was measured, the left - right difference where only that is known."""
     rows = []
     for name, lo, ro, d in clinical_measures(session, reps, rest):
-        base, unit = (name[:-5], " deg") if name.endswith(", deg") else (name, " mm")
+        base, unit = (name.removesuffix(DEG), " deg") if name.endswith(DEG) else (name, " mm")
         if lo is None and ro is None:
             rows.append((f"{base}, left − right", _fmt(d, unit)))
         else:

@@ -29,13 +29,12 @@ from facetrack.reporting.report import (
     _fmt,
     clinical_measures,
     trend_data,
-    trend_text,
 )
 from facetrack.reporting.trend import NOT_ENOUGH
 from facetrack.storage.history import rep_key
 
 A4_IN = (8.27, 11.69)
-# at most this many movements get a trend panel (a routine has 13; the page holds 3 x 4)
+# at most this many movements get a trend panel (a routine has 13; the page holds 4 x 3)
 MAX_PANELS = 12
 
 
@@ -131,7 +130,7 @@ def _date_ticks(ax, when: list[datetime]) -> None:
     ax.set_xlabel(f"session date, {span}", fontsize=6.5)
 
 
-def _trend_panel(ax, m: str, d: dict) -> None:
+def _trend_panel(ax, m: str, d: dict, first_in_row: bool = True) -> None:
     ax.plot(d["when"], d["symmetry"], "o-", color="black", linewidth=1.4, markersize=4)
     trend = d["trend"]
     if trend is not None:
@@ -139,19 +138,17 @@ def _trend_panel(ax, m: str, d: dict) -> None:
         when = [d["when"][0] + timedelta(days=float(x - d["days"][0])) for x in days]
         ax.plot(when, np.clip(trend.at(days), 0, 100), "--", color="0.45", linewidth=1.2)
     ax.set_ylim(0, 105)
-    ax.set_title(variant_label(m), fontsize=8.5, pad=2)
-    ax.text(
-        0.03,
-        0.05,
-        trend_text(trend, " pts/wk") if trend is not None else "no trend yet",
-        transform=ax.transAxes,
-        fontsize=6.5,
-        va="bottom",
-        bbox=dict(facecolor="white", edgecolor="none", pad=1.0),
+    # the trend under the name, not over the data, where it hid the line on a small panel
+    # compact for a quarter-page-wide panel; the footer says it is points per week, 95% CI
+    trend_line = (
+        f"{trend.per_week:+.1f}/wk (CI {trend.low:+.1f} to {trend.high:+.1f})" if trend is not None else "no trend yet"
     )
+    ax.set_title(f"{variant_label(m)}\n{trend_line}", fontsize=7, pad=3, linespacing=1.3)
+    ax.set_yticks([0, 50, 100])
     _date_ticks(ax, d["when"])
     ax.tick_params(labelsize=6.5)
-    ax.set_ylabel("symmetry %", fontsize=7)
+    if first_in_row:  # beside the next panel it ran into that panel's plot
+        ax.set_ylabel("symmetry %", fontsize=7)
     ax.grid(alpha=0.35, color="0.6")
 
 
@@ -200,14 +197,17 @@ def write_pdf(data: ReportData, path: Path) -> Path:
     _text(fig, left, top, ["Symmetry of each movement over time (dashed: trend, where there is one)"], size=10)
     if not chosen:
         _text(fig, left, top - 0.03, [f"{NOT_ENOUGH} ({TREND_RULE})."], size=9)
-    n_rows = math.ceil(len(chosen) / 3)
+    # three panels a row, four when there are more than six: the rows must stay tall enough
+    # to read under the session's tables
+    cols = 3 if len(chosen) <= 6 else 4
+    n_rows = math.ceil(len(chosen) / cols)
     bottom = 0.085
-    cell_h = min(0.16, (top - 0.03 - bottom) / max(n_rows, 1))
+    cell_h = min(0.22, (top - 0.03 - bottom) / max(n_rows, 1))
     for k, m in enumerate(chosen):
-        r, c = divmod(k, 3)
+        r, c = divmod(k, cols)
         y0 = top - 0.03 - (r + 1) * cell_h
-        ax = fig.add_axes((left + 0.035 + c * width / 3, y0 + 0.045, width / 3 - 0.06, cell_h - 0.075))
-        _trend_panel(ax, m, trends[m])
+        ax = fig.add_axes((left + 0.035 + c * width / cols, y0 + 0.045, width / cols - 0.05, cell_h - 0.085))
+        _trend_panel(ax, m, trends[m], first_in_row=c == 0)
     _text(
         fig,
         left,

@@ -69,7 +69,7 @@ def _text(fig, x: float, y: float, lines: list[str], size: float = 9.0, **kw) ->
 def _movement_rows(reps: list[dict]) -> list[list[str]]:
     """One row per movement (hands-on variants apart) of a session's counted repetitions:
     repetitions, median amplitude per side (mm), median symmetry, and the side named weaker
-    most often ("none": no side moved clearly less)."""
+    most often ("none": no side moved clearly less; "right 1 of 2" where they disagree)."""
     by: dict[str, list[dict]] = {}
     for r in reps:
         by.setdefault(rep_key(r), []).append(r)
@@ -81,7 +81,11 @@ def _movement_rows(reps: list[dict]) -> list[list[str]]:
     rows = []
     for m, rs in by.items():
         named = [r["weaker_side"] or "none" for r in rs]
-        weaker = max(set(named), key=named.count)
+        # the side named most often, a named side before "none" on a tie, and how often when
+        # the repetitions disagree (a set's order picked one at random)
+        top = min(set(named), key=lambda w: (-named.count(w), w == "none", w))
+        n = named.count(top)
+        weaker = top if n == len(named) else f"{top} {n} of {len(named)}"
         rows.append(
             [
                 variant_label(m),

@@ -120,7 +120,7 @@ def main() -> int:
     with Tracker() as tracker:
         rec = Recorder(store, store.patient_id("bench"), routine.name, tracker.model_sha256, {}, "bench")
         session = ExerciseSession(routine, max_calibration_tries=3)
-        end = run_session(frames(), tracker, session, [rec, Drawn()])
+        end = run_session(frames(), tracker, session, [rec, Drawn()], source_fps=30.0)
     latencies = end.latencies_s
     elapsed = time.monotonic() - start
     lat = np.array(latencies) * 1000

@@ -731,3 +731,31 @@ def test_a_finished_steps_measuring_state_is_freed_at_once():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_the_screen_says_when_the_loop_measures_fewer_frames_than_the_camera_gives():
+    """A loop that keeps up with every third frame of a 30 frames/s camera says so on screen
+    once it has a second of frames to judge by, and the session's end counts the frames it
+    missed; the same frames from a 10 frames/s camera are all measured, and nothing is said."""
+    frames = list(itertools.islice(every_third(CLIP), 40))  # 4 s of the clip
+    for camera_fps, behind in ((30.0, True), (10.0, False)):
+
+        class Screen:
+            def __init__(self):
+                self.said: list[tuple[float, list[str]]] = []
+
+            def on_frame(self, out):
+                self.said.append((out.frame.timestamp_s, list(out.overlay.warnings)))
+
+        screen = Screen()
+        session = ExerciseSession(load_routine(str(ROUTINE)), WEAK, max_calibration_tries=2)
+        with Tracker(landmarker=ReplayLandmarker(FACES)) as tracker:
+            end = run_session(iter(frames), tracker, session, [screen], source_fps=camera_fps)
+        said = screen.said
+        slow = [t for t, warnings in said if any("measuring 10 of 30 frames/s" in w for w in warnings)]
+        if behind:
+            assert slow and min(slow) >= 1.0 and max(slow) == said[-1][0], slow
+            assert end.missed_frames == (EVERY - 1) * (len(frames) - 1)
+        else:
+            assert not slow and not any("frames/s" in w for _, ws in said for w in ws)
+            assert end.missed_frames == 0

@@ -93,7 +93,7 @@ def _live(frames: list[Frame], fps: float, seconds: float, model, movement: str)
         c0 = _cpu_s()
         recorder = Recorder(store, store.patient_id("bench"), routine.name, tracker.model_sha256, {}, "bench")
         session = ExerciseSession(routine, max_calibration_tries=3)
-        end = run_session(_paced(frames, fps, seconds, stats), tracker, session, [recorder, Drawn()])
+        end = run_session(_paced(frames, fps, seconds, stats), tracker, session, [recorder, Drawn()], source_fps=fps)
         cpu_ms = 1000 * (_cpu_s() - c0) / max(end.frames, 1)
     lat = np.array(end.latencies_s) * 1000 if end.latencies_s else np.zeros(1)
     return {

@@ -84,9 +84,16 @@ def run(args) -> int:
         f"session {recorder.session_id} for {patient}: {done} repetitions of "
         f"{sum(1 for r in session.results if r.reps)} movements recorded in {store.path}"
     )
+    # a paced file counts what it skipped; a camera's skipped frames show in its capture times
+    missed = source.dropped or end.missed_frames
     print(
         f"frames {end.frames}, processed at {end.fps:.1f} fps, median latency {end.latency_ms():.0f} ms"
-        + (f", {source.dropped} dropped" if source.dropped else "")
+        + (
+            f", {missed} of the source's {end.frames + missed} frames not processed "
+            f"(it delivers {end.source_fps:.0f} frames/s)"
+            if missed and end.source_fps
+            else (f", {missed} dropped" if missed else "")
+        )
     )
     if args.record_video and recorder.video_path:
         print(f"raw video kept (owner-only; deleted by `facetrack forget`): {recorder.video_path}")

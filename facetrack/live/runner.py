@@ -10,6 +10,7 @@ however the loop ends (routine done, user quit, camera gone, an error, Ctrl-C).
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +22,13 @@ from facetrack.errors import FacetrackError
 from facetrack.live.session import ExerciseSession, SessionFrame
 
 MAX_LATENCIES = 100_000  # a long session must not grow memory
+# The loop is behind its source when, over the last BEHIND_WINDOW_S of the frames' own times
+# (a camera's capture times, a paced file's or benchmark's frame times), it processed fewer than
+# BEHIND_SHARE of the frames the source delivers at its rate.  Every processed frame is
+# measured in full; a slow machine measures fewer frames of each repetition, and the patient is
+# told so on screen rather than left to wonder why the picture stutters.
+BEHIND_SHARE = 0.8
+BEHIND_WINDOW_S = 2.0
 # The live loop finds a frame's landmarks in this thread, just before measuring it:
 # landmarked one frame ahead in another thread (tried 2026-12-03, removed),
 # `facetrack bench` gave 17.9 instead of 16.3 frames/s but a frame-to-overlay latency of
@@ -47,6 +55,8 @@ class SessionEnd:
     latencies_s: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     sink_error: FacetrackError | None = None  # a sink that failed to close (e.g. disk full)
+    source_fps: float | None = None  # the rate the source delivers at, if it has one
+    missed_frames: int = 0  # the source's frames the loop was too slow for (from frame times)
 
     @property
     def fps(self) -> float:
@@ -56,15 +66,58 @@ class SessionEnd:
         return 1000 * float(np.percentile(self.latencies_s, percentile)) if self.latencies_s else 0.0
 
 
-def run_session(source: Iterable[Frame], tracker: FrameTracker, session: ExerciseSession, sinks: list) -> SessionEnd:
-    """Drive ``session`` with every frame of ``source`` until it is done or the source ends."""
+class Pace:
+    """How many of a source's frames the loop keeps up with, from the processed frames' own
+    times: a gap of k frame intervals between two processed frames is k - 1 frames missed."""
+
+    def __init__(self, fps: float | None):
+        self.fps = fps if fps and fps > 0 else None
+        self.missed = 0
+        self._times: deque[float] = deque()
+
+    def add(self, t_s: float) -> None:
+        if self._times and self.fps is not None:
+            self.missed += max(0, round((t_s - self._times[-1]) * self.fps) - 1)
+        self._times.append(t_s)
+        while t_s - self._times[0] > BEHIND_WINDOW_S:
+            self._times.popleft()
+
+    def rate(self) -> float | None:
+        """Frames processed a second over the last window; None before half a window."""
+        span = self._times[-1] - self._times[0] if self._times else 0.0
+        return (len(self._times) - 1) / span if span >= BEHIND_WINDOW_S / 2 else None
+
+    def warning(self) -> str | None:
+        rate = self.rate()
+        if self.fps is None or rate is None or rate >= BEHIND_SHARE * self.fps:
+            return None
+        # short: it shares the bottom of a small camera picture (a slow computer, or a camera
+        # in dim light that delivers fewer frames than its nominal rate)
+        return f"measuring {rate:.0f} of {self.fps:.0f} frames/s"
+
+
+def run_session(
+    source: Iterable[Frame],
+    tracker: FrameTracker,
+    session: ExerciseSession,
+    sinks: list,
+    source_fps: float | None = None,
+) -> SessionEnd:
+    """Drive ``session`` with every frame of ``source`` until it is done or the source ends.
+    ``source_fps``: the rate the source delivers frames at (default: its ``fps``, as a camera's
+    or a file's); when the loop keeps up with less than BEHIND_SHARE of it, the overlay says so."""
     latencies: list[float] = []
     t0 = time.monotonic()
     n = 0
+    pace = Pace(source_fps if source_fps is not None else getattr(source, "fps", None))
     try:
         for frame in source:
             captured = time.monotonic()
+            pace.add(frame.timestamp_s)
             out = session.step(tracker.process(frame))
+            behind = pace.warning()
+            if behind is not None:
+                out.overlay.warnings.append(behind)
             _deliver(session, sinks)
             for sink in sinks:
                 key = sink.on_frame(out)
@@ -80,7 +133,16 @@ def run_session(source: Iterable[Frame], tracker: FrameTracker, session: Exercis
             session.source_ended()
             _deliver(session, sinks)
     finally:
-        end = SessionEnd(session.complete, session.ended_by_user, session.failure, n, latencies, time.monotonic() - t0)
+        end = SessionEnd(
+            session.complete,
+            session.ended_by_user,
+            session.failure,
+            n,
+            latencies,
+            time.monotonic() - t0,
+            source_fps=pace.fps,
+            missed_frames=pace.missed,
+        )
         for sink in sinks:
             close = getattr(sink, "on_close", None)
             if close is None:

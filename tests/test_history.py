@@ -4,6 +4,7 @@ import csv
 import os
 import re
 import sqlite3
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -187,12 +188,12 @@ NOT_ENOUGH = "not enough sessions for a trend yet"
 TREND_CELL = re.compile(r"^([+-][\d.]+) \(95% CI ([+-][\d.]+) to ([+-][\d.]+)\)$")
 
 
-def patient_with(data: Path, sessions) -> Path:
+def patient_with(data: Path, sessions, name: str = "Ann") -> Path:
     """A database of one patient, built directly (no video, no model): each session is
     (started_at, {movement: symmetry %}, estimator version) with one counted repetition per
     movement, its left side the weaker."""
     with Store(data) as store:
-        pid = store.patient_id("Ann", affected="left")
+        pid = store.patient_id(name, affected="left")
         for started_at, symmetry, version in sessions:
             sid = store.start_session(pid, "import", "r", "x", {}, "s", started_at=started_at)
             store.set_neutral(sid, NeutralRecord(0.1, 63.0, "iris", 0.5, -0.8, 1.1, 10.0, 10.8, np.zeros((478, 3))))
@@ -336,6 +337,18 @@ def test_report_writes_a_one_page_private_pdf(tmp_path):
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.\d+ 841\.\d+\s*\]", raw)  # A4 in points
     assert b"facetrack report: Ann" in raw  # the document title names the patient
     assert pdf.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_name_the_font_cannot_draw_gives_its_report_without_a_warning(tmp_path):
+    """An emoji in a patient's name: the PDF draws "?" for it instead of an empty box and a
+    matplotlib warning on the user's terminal; the HTML page keeps the name as given."""
+    name = "Zoë \U0001f642 Brown"
+    data = patient_with(tmp_path / "data", [("2025-03-03T10:00:00+01:00", {"brow_raise": 50.0}, "9")], name=name)
+    with Store(data) as store, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = build_report(store, tmp_path / "report", name).read_text()
+    assert name in page
+    assert (tmp_path / "report" / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_the_report_gives_each_sides_resting_measures_from_a_real_face(tmp_path):

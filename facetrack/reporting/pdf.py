@@ -38,6 +38,17 @@ A4_IN = (8.27, 11.69)
 MAX_PANELS = 12
 
 
+def drawable(text: str) -> str:
+    """``text`` with the characters the page's font has no glyph for (an emoji in a patient's
+    name) as "?": matplotlib would draw an empty box and print a warning to the user.  The PDF's
+    metadata and the HTML page keep the name as given."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    charmap = FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
+    return "".join(c if c.isspace() or ord(c) in charmap else "?" for c in text)
+
+
 def _sessions_line(data: ReportData) -> str:
     s = data.sessions
     first, last = s[0]["started_at"][:10], s[-1]["started_at"][:10]
@@ -161,7 +172,7 @@ def write_pdf(data: ReportData, path: Path) -> Path:
     fig = plt.figure(figsize=A4_IN)
     left, width = 0.08, 0.84
     affected = next((d.session.get("affected_side") for d in reversed(data.with_reps or data.chosen)), None)
-    fig.text(left, 0.965, f"facetrack report: {data.patient}", fontsize=15, weight="bold", va="top")
+    fig.text(left, 0.965, f"facetrack report: {drawable(data.patient)}", fontsize=15, weight="bold", va="top")
     _text(
         fig,
         left,

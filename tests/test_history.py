@@ -77,6 +77,10 @@ def db(out: Path):
 def test_demo_builds_an_improving_history(demo):
     out, stdout = demo
     assert "report:" in stdout and "export:" in stdout
+    # the samples' truth beside what was read, every movement, every week
+    truth = stdout[stdout.index("the samples' true symmetry") :].splitlines()[1:4]
+    assert sorted(line.split()[0] for line in truth) == ["brow_raise", "eye_close_tight", "lip_spread_i"], truth
+    assert all(line.count("->") == 4 and "none read" not in line for line in truth), truth
     page = (out / "report" / "report.html").read_text()
     changes = dict(re.findall(r"data-movement='(\w+)'>([+-]\d+)<", page))
     assert set(changes) == {"brow_raise", "eye_close_tight", "lip_spread_i"}
@@ -84,6 +88,33 @@ def test_demo_builds_an_improving_history(demo):
     for png in ("trend_symmetry.png", "trend_amplitude.png", "trend_rest.png"):
         assert (out / "report" / png).read_bytes()[:4] == b"\x89PNG"
     assert page.count("data:image/png;base64,") >= 5 and "http" not in page.replace("http-equiv", "")
+
+
+def test_demo_sets_each_samples_truth_beside_its_reading():
+    """What the demo prints after importing: per movement, week by week, the samples' true
+    symmetry and weak side against the median symmetry read and the side read weaker most often."""
+    from facetrack.cli.demo import truth_lines
+
+    index = {
+        "week1_x.mp4": {"movement": "lip_spread_i", "week": 1, "true_symmetry_pct": 35.0, "weak_side": "left"},
+        "week2_x.mp4": {"movement": "lip_spread_i", "week": 2, "true_symmetry_pct": 55.0, "weak_side": "left"},
+    }
+    read = {
+        "week1_x.mp4": [
+            {"symmetry_pct": 44.0, "weaker_side": "left"},
+            {"symmetry_pct": 46.0, "weaker_side": "left"},
+            {"symmetry_pct": None, "weaker_side": "none"},
+        ],
+        "week2_x.mp4": [],
+        "week3_x.mp4": [{"symmetry_pct": 97.0, "weaker_side": "none"}, {"symmetry_pct": 87.0, "weaker_side": "right"}],
+    }
+    index["week3_x.mp4"] = {"movement": "lip_spread_i", "week": 3, "true_symmetry_pct": 85.0, "weak_side": "left"}
+    head, line = truth_lines(index, read)
+    assert "true symmetry" in head
+    assert line.split() == (
+        ["lip_spread_i", "35%", "left", "->", "45%", "left,", "55%", "left", "->", "none", "read,"]
+        + ["85%", "left", "->", "92%", "none/right"]  # a tie shows both sides, the same every run
+    )
 
 
 @pytest.mark.slow

@@ -255,3 +255,25 @@ def cached_still_video(image_path: Path, seconds: float):
         lambda p: (still_video(cv2.imread(str(image_path)), p, seconds=seconds), None)[1],
     )
     return path
+
+
+def replay_measure(video: Path, faces: Path, movement_id: str, rest_s: float, stride: int = 2, method=None):
+    """One movement measured on ``video`` with the landmarker's faces replayed from ``faces``
+    (tests/data/make_replay.py), as ``analyze`` measures it: the neutral from every rest
+    frame, then every ``stride``-th frame after the rest (fast tier: no model)."""
+    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
+    from facetrack.capture.replay import ReplayLandmarker
+    from facetrack.capture.source import FrameSource
+    from facetrack.face.movements import get_movement
+    from facetrack.face.pipeline import Tracker
+
+    with Tracker(landmarker=ReplayLandmarker(faces)) as tracker:
+        tracked = list(tracker.run(FrameSource(str(video))))
+    movement = get_movement(movement_id)
+    rest = [t for t in tracked if t.frame.timestamp_s < rest_s]
+    frames = rest + [t for t in tracked if t.frame.timestamp_s >= rest_s][::stride]
+    meter = MovementMeter(movement, build_neutral(rest), method)
+    values = [meter.measure(t) for t in frames]
+    return results_from_series(
+        movement, meter.neutral, Series.collect([t.frame.timestamp_s for t in frames], values), rest_s=rest_s
+    )

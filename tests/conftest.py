@@ -273,10 +273,8 @@ def replay_measure(
     from facetrack.face.movements import get_movement
     from facetrack.face.pipeline import Tracker
 
-    landmarker = ReplayLandmarker(faces)
-    if mirrored:
-        stored, sha = load_face_frames(faces)
-        landmarker = ReplayLandmarker([unflip(f) for f in stored], sha)
+    stored, sha = load_face_frames(faces)
+    landmarker = ReplayLandmarker([unflip(f) for f in stored] if mirrored else stored, sha)
     with Tracker(landmarker=landmarker) as tracker:
         tracked = list(tracker.run(FrameSource(str(video), mirrored=mirrored)))
     movement = get_movement(movement_id)

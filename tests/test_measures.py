@@ -187,9 +187,11 @@ def test_symmetry_on_ground_truth(synth_dir, base_face, movement, ratio, weak, t
 # mouth's jitter on single_face.jpg from 0.28-0.29 mm (estimator 7) to 0.33-0.34 mm (the
 # pucker and the "i"): the fitted turn's own noise, carried down to the mouth.  A known miss of
 # the 0.3 mm goal, kept strict with its figure, not a looser bound (calibration/VALIDATION.md).
-# Estimator 9 reads it 0.34 mm too; it follows the picture's roll, and is there without the
-# refit as well (0.29 mm), so smoothing the turn over time (tried) does not remove it.
-JITTER_MISSED = pytest.mark.xfail(strict=True, reason="a still face's mouth jitters 0.34 mm (goal 0.3), estimators 8-9")
+# Estimators 9 and 11 read it 0.34 mm too; it follows the picture's roll (0.25 mm a degree): the
+# skin residual at the nose-bridge midline against the mouth, a rotation of the skin against the
+# mesh that the residual head-motion fit leaves.  Anchors further from the outline (tried) met
+# the goal and read real frozen halves more moving (calibration/VALIDATION.md).
+JITTER_MISSED = pytest.mark.xfail(strict=True, reason="a still face's mouth jitters 0.34 mm (goal 0.3), estimator 11")
 STILL_JITTER_MM = {"single_face.jpg": 0.3, "astronaut.png": 0.5}
 
 
